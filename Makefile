@@ -1,0 +1,53 @@
+# Every target that needs Python installs first when needed, so each works alone on a fresh clone.
+PY        ?= python3.11
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check fmt eval bench browser clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv (Python 3.11) and install the project, dev tools and model parts
+
+# The stamp makes a second `make install` a no-op until pyproject.toml changes; pip's cache keeps
+# a re-install short (llama-cpp-python is built from source only once per machine).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: a bare "torch" requirement would pull the CUDA build from the registry
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,model]'
+	touch $(STAMP)
+
+run: install ## index the corpus when needed and serve the API + chat page on http://127.0.0.1:8000
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
+
+browser: ## install Debian's Chromium for the page tests when missing
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: install browser ## run the whole test suite (real models, Chroma server, LLM server, browser)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+check: install ## fast loop: format check, lint, types, tests without real models
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy rag index api eval
+	$(BIN)/python -m pytest -q -m "not real" -p no:cacheprovider
+
+fmt: install ## format and fix lint in place
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+eval: install ## evaluate dev.jsonl with the defaults into eval-results/dev/
+	$(BIN)/rag eval $(or $(SET),../shared/eval/dev.jsonl) --out eval-results/dev
+
+bench: install ## benchmarks into bench-results/ (JSON + markdown)
+	$(BIN)/rag bench --out bench-results
+
+clean: ## remove the venv, the index and generated results
+	rm -rf $(VENV) .rag eval-results bench-results tests/artifacts

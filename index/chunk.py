@@ -1,0 +1,132 @@
+"""Sentence-aware chunking with exact character offsets.
+
+Each chunk satisfies `document_text[chunk.start:chunk.end] == chunk.text`. Paragraphs (lines) are
+the unit: a paragraph that fits `size` is one chunk; a longer one is split between sentences into
+pieces of about equal length; a sentence longer than `size` is split between words. Paragraphs
+shorter than `min_size` (a heading, a one-line lead-in) join the next long paragraph's first chunk
+(or the last chunk, at the end of a document): the only case where a chunk crosses a paragraph
+boundary. Leading/trailing whitespace is never part of a
+chunk. Does not embed or store anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by space and a capital, a
+# digit, an opening quote or a dash. A single capital before the dot is an initial, not an end.
+_SENT_END = re.compile(
+    r"(?<!\b[A-ZА-ЯЁ])[.!?…]+[»\"”')\]]*(?=\s+[A-ZА-ЯЁ0-9«\"“(\-–—])", re.UNICODE
+)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+
+
+def chunk_id_for(doc_id: str, start: int, text: str) -> str:
+    """Deterministic: the same text at the same place of the same document keeps its id."""
+    h = hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode()).hexdigest()
+    return h[:32]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of every non-blank line, stripped."""
+    pos = 0
+    for line in text.split("\n"):
+        s, e = _strip(text, pos, pos + len(line))
+        if e > s:
+            yield s, e
+        pos += len(line) + 1
+
+
+def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of `text[start:end]`, stripped; no non-space char is lost."""
+    spans: list[tuple[int, int]] = []
+    cur = start
+    for m in _SENT_END.finditer(text, start, end):
+        spans.append(_strip(text, cur, m.end()))
+        cur = m.end()
+    spans.append(_strip(text, cur, end))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """A sentence longer than `size`, cut between words into near-equal pieces."""
+    n = math.ceil((end - start) / size)
+    target = (end - start) / n
+    pieces: list[tuple[int, int]] = []
+    cur = start
+    for i in range(1, n):
+        cut = int(start + i * target)
+        m = _SPACE.search(text, cut, end)
+        if m is None:
+            break
+        pieces.append(_strip(text, cur, m.start()))
+        cur = m.end()
+    pieces.append(_strip(text, cur, end))
+    return [(s, e) for s, e in pieces if e > s]
+
+
+def _pack(units: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """Group consecutive units into about ceil(total/size) pieces of near-equal length."""
+    total = units[-1][1] - units[0][0]
+    n = max(1, math.ceil(total / size))
+    target = total / n
+    groups: list[tuple[int, int]] = []
+    g_start, g_end = units[0]
+    for s, e in units[1:]:
+        if e - g_start > size or (g_end - g_start >= target and len(groups) < n - 1):
+            groups.append((g_start, g_end))
+            g_start = s
+        g_end = e
+    groups.append((g_start, g_end))
+    return groups
+
+
+def chunk_text(doc_id: str, text: str, *, size: int = 360, min_size: int = 120) -> list[Chunk]:
+    """Chunks of one document in reading order; see the module docstring for the rules."""
+    spans: list[tuple[int, int]] = []
+    carry: int | None = None  # start of short paragraphs waiting to join the next long one
+    for p_start, p_end in paragraphs(text):
+        if p_end - p_start < min_size:
+            carry = p_start if carry is None else carry
+            continue
+        units: list[tuple[int, int]] = []
+        for s, e in sentences(text, p_start, p_end):
+            units.extend(_split_long(text, s, e, size) if e - s > size else [(s, e)])
+        groups = _pack(units, size)
+        if carry is not None:
+            # a lead-in ("We asked expert X.") belongs with what it introduces
+            groups[0] = (carry, groups[0][1])
+            carry = None
+        spans.extend(groups)
+    if carry is not None:  # short paragraphs at the very end join the last chunk
+        last_end = max(e for _, e in paragraphs(text))
+        if spans:
+            spans[-1] = (spans[-1][0], last_end)
+        else:
+            spans.append((carry, last_end))
+    return [
+        Chunk(doc_id, chunk_id_for(doc_id, s, text[s:e]), s, e, text[s:e])
+        for s, e in spans
+        if e > s
+    ]

@@ -1,0 +1,116 @@
+"""Lexical side of the index: BM25 (bm25s) over Russian and English Snowball stems.
+
+Each token is stemmed by its script: Cyrillic words with the Russian stemmer, Latin words with the
+English one; numbers stay as they are (they matter: "19−20 декабря", "2004"). `ё` folds to `е`.
+The index is derived data: built from the chunks in Chroma and cached on disk beside the store,
+keyed by the store's build generation, so it is always in step with what Chroma holds (a stale or
+half-written cache is simply rebuilt). Does not fuse or filter; `rag.retrieve` does.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from index.store import StoredChunk
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+", re.UNICODE)
+_CYRILLIC = re.compile(r"[а-я]")
+
+# Function words that carry no topic; BM25's idf would down-weight them anyway, but removing them
+# keeps short questions from matching on "что" and "the".
+_STOPWORDS_TEXT = """
+    и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
+    мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть
+    был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть
+    надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда
+    кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас
+    были куда зачем всех никогда можно при наконец два об другой хоть после над больше тот
+    через эти нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед
+    иногда лучше чуть том нельзя такой им более всегда конечно всю между это как каких какие
+    каким которые который которая the a an of to in on at for by with from and or but is are
+    was were be been being it its this that these those what which who whom whose when where
+    why how do does did has have had not no as about into than then there their they them he
+    she his her we our you your i me my
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+@lru_cache(maxsize=2)
+def _stemmer(lang: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(lang)
+
+
+def tokenize(text: str) -> list[str]:
+    """Stems of the content words of `text`, in order."""
+    out: list[str] = []
+    for tok in _TOKEN.findall(text.lower().replace("ё", "е")):
+        if tok in STOPWORDS:
+            continue
+        if tok[0].isdigit():
+            out.append(tok.replace(",", "."))
+        elif _CYRILLIC.search(tok):
+            out.append(_stemmer("russian").stemWord(tok))
+        else:
+            out.append(_stemmer("english").stemWord(tok))
+    return out
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over a fixed list of chunks; `search` returns (chunk, score) best first."""
+
+    chunks: list[StoredChunk]
+    _bm25: bm25s.BM25 | None
+    generation: int = -1
+
+    @classmethod
+    def build(cls, chunks: list[StoredChunk], *, generation: int = -1) -> LexicalIndex:
+        corpus = [tokenize(c.text) or ["\x00empty"] for c in chunks]
+        if not corpus:
+            return cls([], None, generation)
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        return cls(chunks, bm25, generation)
+
+    def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
+        tokens = [
+            t for t in tokenize(query) if self._bm25 is not None and t in self._bm25.vocab_dict
+        ]
+        if not tokens or self._bm25 is None or n <= 0:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens))
+        n = min(n, len(self.chunks))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    # --- the on-disk cache --------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Atomic: a reader sees the old file or the new one, never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+    @staticmethod
+    def load(path: Path, generation: int) -> LexicalIndex | None:
+        """The cached index if it was built for `generation`, else None (rebuild it)."""
+        try:
+            with path.open("rb") as f:
+                obj = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        if isinstance(obj, LexicalIndex) and obj.generation == generation:
+            return obj
+        return None

@@ -1,0 +1,286 @@
+"""Chroma (embedded or server) holding chunks, documents and a build generation.
+
+Three collections, all named after `settings.collection`:
+  <name>_chunks  one record per chunk and document version: our vector, the text, and metadata
+                 doc_id, chunk_id, start, end, doc_hash. Record id = chunk_id + doc_hash, so a new
+                 version of a document never overwrites the chunks the committed version uses.
+  <name>_docs    one record per document: the full text (offsets point into it) and its sha256.
+                 A document is *committed* when this record exists; only chunks
+                 whose doc_hash equals
+                 the committed sha256 are visible to search. Writing this record is the commit.
+  <name>_meta    one record: the build generation (bumped by every commit) and the embedder name.
+
+Chroma never embeds anything itself (its default embedder downloads a model): every add carries our
+vectors. Does not chunk, embed or rank; `index.build` and `rag.retrieve` do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from index.chunk import Chunk
+from rag.errors import ConfigError, DocumentNotFoundError, IndexMissingError
+from rag.settings import Settings
+
+_META_ID = "state"
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    sha256: str
+    chars: int
+    chunks: int
+    source: str  # "corpus" (from the corpus folder) or "api" (written over HTTP)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    doc_hash: str
+
+
+def _client(settings: Settings) -> Any:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise ConfigError(f"RAG_CHROMA_URL is not a URL: {settings.chroma_url!r}")
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    return chromadb.PersistentClient(
+        path=str(settings.data_dir / "chroma"), settings=chroma_settings
+    )
+
+
+class Store:
+    """The three collections of one index. Thread-safe for reads; one writer at a time."""
+
+    def __init__(self, settings: Settings, client: Any) -> None:
+        self.settings = settings
+        self._client = client
+        name = settings.collection
+        # cosine space: distance = 1 - cosine; our vectors are normalised anyway
+        self.chunks_collection = client.get_or_create_collection(
+            f"{name}_chunks", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        self._docs = client.get_or_create_collection(f"{name}_docs", embedding_function=None)
+        self._meta = client.get_or_create_collection(f"{name}_meta", embedding_function=None)
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedding_name: str, create: bool = False) -> Store:
+        """Open the index; without `create`, a missing or foreign index is an error to act on."""
+        if not create and not settings.chroma_url and not (settings.data_dir / "chroma").exists():
+            raise IndexMissingError(
+                f"no index in {settings.data_dir}: run `rag index` first (or `make run`)"
+            )
+        try:
+            store = cls(settings, _client(settings))
+        except (ConfigError, IndexMissingError):
+            raise
+        except Exception as exc:  # a server that is down, a corrupt folder
+            where = settings.chroma_url or settings.data_dir
+            raise IndexMissingError(f"cannot open the Chroma store at {where}: {exc}") from exc
+        if not create:
+            built_with = store.embedder_name()
+            if built_with is None:
+                raise IndexMissingError("the index is empty: run `rag index` first")
+            if built_with != embedding_name:
+                raise ConfigError(
+                    f"the index was built with {built_with!r} but the embedder is "
+                    f"{embedding_name!r}: run `rag index` to rebuild it"
+                )
+        return store
+
+    def reset(self) -> Store:
+        """Drop every collection of this index and return a fresh, empty store."""
+        name = self.settings.collection
+        for suffix in ("chunks", "docs", "meta"):
+            with suppress(Exception):  # already gone is fine
+                self._client.delete_collection(f"{name}_{suffix}")
+        return Store(self.settings, self._client)
+
+    # --- state ----------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        got = self._meta.get(ids=[_META_ID], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return dict(metas[0]) if metas and metas[0] else {}
+
+    def generation(self) -> int:
+        return int(self._state().get("generation", 0))
+
+    def embedder_name(self) -> str | None:
+        name = self._state().get("embedder")
+        return str(name) if name is not None else None
+
+    def _set_state(self, **updates: Any) -> None:
+        state = self._state() | updates
+        self._meta.upsert(ids=[_META_ID], embeddings=[[1.0]], metadatas=[state], documents=[""])
+
+    def bump_generation(self, embedder: str) -> None:
+        self._set_state(generation=self.generation() + 1, embedder=embedder)
+
+    # --- documents ------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        got = self._docs.get(include=["metadatas"])
+        docs = [
+            DocumentInfo(
+                doc_id=i,
+                sha256=str(m["sha256"]),
+                chars=int(m["chars"]),
+                chunks=int(m["chunks"]),
+                source=str(m.get("source", "corpus")),
+            )
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+        ]
+        return sorted(docs, key=lambda d: d.doc_id)
+
+    def document_count(self) -> int:
+        return int(self._docs.count())
+
+    def chunk_count(self) -> int:
+        return sum(d.chunks for d in self.documents())
+
+    def document_text(self, doc_id: str) -> str:
+        got = self._docs.get(ids=[doc_id], include=["documents"])
+        if not got["ids"]:
+            raise DocumentNotFoundError(f"no document {doc_id!r}")
+        return str((got["documents"] or [""])[0])
+
+    def commit_document(
+        self, doc_id: str, text: str, sha256: str, chunks: int, source: str
+    ) -> None:
+        """Make this version of the document the visible one (one atomic upsert)."""
+        meta = {"sha256": sha256, "chars": len(text), "chunks": chunks, "source": source}
+        self._docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[meta], documents=[text])
+
+    def uncommit_document(self, doc_id: str) -> None:
+        self._docs.delete(ids=[doc_id])
+
+    # --- chunks ---------------------------------------------------------------------------------
+    def stage_chunks(self, doc_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks of a document version; invisible until `commit_document` names its hash."""
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self.chunks_collection.upsert(
+                ids=[f"{c.chunk_id}:{doc_hash[:16]}" for c in part],
+                embeddings=vectors[i : i + _BATCH].tolist(),
+                documents=[c.text for c in part],
+                metadatas=[
+                    {
+                        "doc_id": c.doc_id,
+                        "chunk_id": c.chunk_id,
+                        "start": c.start,
+                        "end": c.end,
+                        "doc_hash": doc_hash,
+                    }
+                    for c in part
+                ],
+            )
+
+    def stored_vectors(self, doc_id: str) -> dict[str, np.ndarray]:
+        """chunk_id -> vector of every stored version of a document, to skip re-embedding."""
+        got = self.chunks_collection.get(
+            where={"doc_id": doc_id}, include=["metadatas", "embeddings"]
+        )
+        embs = got.get("embeddings")
+        if embs is None:
+            return {}
+        return {
+            str(m["chunk_id"]): np.asarray(e, dtype=np.float32)
+            for m, e in zip(got["metadatas"] or [], embs, strict=True)
+        }
+
+    def delete_stale_chunks(self, doc_id: str, keep_hash: str | None) -> int:
+        """Remove chunks of `doc_id` that belong to any version other than `keep_hash`."""
+        got = self.chunks_collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        stale = [
+            i
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if m["doc_hash"] != keep_hash
+        ]
+        for i in range(0, len(stale), _BATCH):
+            self.chunks_collection.delete(ids=stale[i : i + _BATCH])
+        return len(stale)
+
+    def chunk_doc_ids(self) -> set[str]:
+        """Every doc_id that still has chunks (committed or left over by an interrupted build)."""
+        got = self.chunks_collection.get(include=["metadatas"])
+        return {str(m["doc_id"]) for m in got["metadatas"] or []}
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every stored chunk (all versions), fetched in batches to bound each response."""
+        total = int(self.chunks_collection.count())
+        for offset in range(0, total, _BATCH * 5):
+            got = self.chunks_collection.get(
+                include=["metadatas", "documents"], limit=_BATCH * 5, offset=offset
+            )
+            for m, text in zip(got["metadatas"] or [], got["documents"] or [], strict=True):
+                if m is not None and text is not None:
+                    yield _stored(m, text)
+
+    def dense_query(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks by cosine similarity (all versions: the caller filters), best first."""
+        if n <= 0:
+            return []
+        got = self.chunks_collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=n,
+            include=["metadatas", "documents", "distances"],
+        )
+        metas = (got.get("metadatas") or [[]])[0]
+        texts = (got.get("documents") or [[]])[0]
+        dists = (got.get("distances") or [[]])[0]
+        # After a kill -9 the vector segment can name records whose metadata is gone: skip them
+        return [
+            (_stored(m, t), 1.0 - float(d))
+            for m, t, d in zip(metas, texts, dists, strict=True)
+            if m is not None and t is not None
+        ]
+
+
+def _stored(meta: Any, text: Any) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=str(meta["chunk_id"]),
+        doc_id=str(meta["doc_id"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=str(text),
+        doc_hash=str(meta["doc_hash"]),
+    )
+
+
+@contextmanager
+def write_lock(settings: Settings) -> Iterator[None]:
+    """One writer per data folder: a second `rag index` waits instead of interleaving commits.
+
+    With a Chroma server shared by several hosts this lock is local only; the README tells to run
+    builds from one place.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / ".write.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

