@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from index.build import BuildReport, put_document, remove_document
 from index.embed import Embedder, load_embedder
+
+__all__ = ["Rag", "SearchResult", "build_rag", "ensure_index", "load_embedder"]
 from index.store import DocumentInfo, Store
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
