@@ -44,7 +44,7 @@ fmt: install ## format and fix lint in place
 	$(BIN)/ruff check --fix .
 
 eval: install ## evaluate dev.jsonl with the defaults into eval-results/dev/
-	$(BIN)/rag eval $(or $(SET),../shared/eval/dev.jsonl) --out eval-results/dev
+	$(BIN)/rag eval $(or $(SET),data/eval/dev.jsonl) --out eval-results/dev
 
 bench: install ## benchmarks into bench-results/ (JSON + markdown)
 	$(BIN)/rag bench --out bench-results

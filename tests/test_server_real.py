@@ -26,7 +26,7 @@ from rag.settings import PROJECT_ROOT
 pytestmark = pytest.mark.real
 
 RAG = Path(sys.executable).with_name("rag")
-DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 

@@ -1,0 +1,96 @@
+"""The benchmark on fakes: every phase runs and lands in the JSON and markdown. Times are never
+asserted; only that they were measured."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder, FakeLLM
+
+from eval import bench
+from eval.bench_corpus import DerivedEmbedder, article_sentences, synthetic_corpus
+from eval.bench_report import render_markdown
+from index.chunk import chunk_text
+from rag.settings import DEFAULT_CORPUS_DIR, Settings
+
+ARTICLE = (DEFAULT_CORPUS_DIR / "tokyo-summit-2025.ru.txt").read_text(encoding="utf-8")
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        self.passages = 0
+
+    def embed_passages(self, texts: Any) -> Any:
+        self.passages += len(texts)
+        return super().embed_passages(texts)
+
+
+def test_synthetic_corpus__is_deterministic_and_reaches_the_target(tmp_path: Path) -> None:
+    docs, chunks = synthetic_corpus(ARTICLE, 500, tmp_path / "a")
+    again = synthetic_corpus(ARTICLE, 500, tmp_path / "b")
+    assert (docs, chunks) == again and chunks >= 500
+    files = sorted((tmp_path / "a").iterdir())
+    assert len(files) == docs
+    assert files[0].read_text() == (tmp_path / "b" / files[0].name).read_text()
+    cut = sum(len(chunk_text(f.name, f.read_text())) for f in files)
+    assert cut == chunks
+    pool = set(article_sentences(ARTICLE))
+    first_line = files[0].read_text().splitlines()[0]
+    assert any(first_line.startswith(s) for s in pool)
+
+
+def test_derived_embedder__embeds_each_sentence_once_and_normalises() -> None:
+    real = CountingEmbedder()
+    derived = DerivedEmbedder(real)
+    s1, s2 = article_sentences(ARTICLE)[:2]
+    vecs = derived.embed_passages([f"{s1} {s2}", s1, f"{s2} {s1}"])
+    assert real.passages == 2 and derived.real_calls == 2
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0)
+    assert np.allclose(vecs[0], vecs[2])  # same sentences, same vector
+    assert np.allclose(vecs[1], real.embed_passages([s1])[0])
+    assert derived.name == real.name and derived.dim == real.dim
+
+
+def test_run_bench__measures_every_phase_on_fakes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path / "unused", chroma_url=None)
+    result = bench.run_bench(
+        settings, quick=True, embedder=FakeEmbedder(), llm=FakeLLM("Токио [1]."), sizes=(300,),
+        log=lambda _: None,
+    )  # fmt: skip
+    assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
+    assert result["indexing"]["cold"]["added"] == 1 and result["indexing"]["warm"]["added"] == 0
+    assert set(result["search"]) == {"article", next(k for k in result["search"] if "chunks" in k)}
+    big = next(v for k, v in result["search"].items() if k != "article")
+    assert big["chunks"] >= 300 and big["vectors"] == "derived"
+    for entry in result["search"].values():
+        assert entry["ours_ms"]["n"] == 10 and entry["llama_index_ms"]["p50"] is not None
+    assert result["answers"]["total_ms"]["n"] == 3
+    assert result["peak_rss_mb_total"] >= result["peak_rss_mb_service"] > 0
+    assert not (tmp_path / "unused").exists()  # benchmarks never touch the service's index
+    md = render_markdown(result)
+    assert "cores" in md and "| article |" in md and "time to first token" in md
+
+
+def test_run_bench_cli__writes_json_and_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = bench.run_bench
+
+    def on_fakes(settings: Settings, **kw: Any) -> dict[str, Any]:
+        return real(settings, embedder=FakeEmbedder(), llm=FakeLLM("Да [1]."), sizes=(200,),
+                    log=lambda _: None, **kw)  # fmt: skip
+
+    monkeypatch.setattr(bench, "run_bench", on_fakes)
+    out = tmp_path / "bench"
+    code = bench.run_bench_cli(
+        Settings(data_dir=tmp_path / "d"), argparse.Namespace(out=str(out), quick=True)
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["bench-quick.json", "bench-quick.md"]
+    assert "# Benchmarks (quick)" in capsys.readouterr().out
