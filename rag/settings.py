@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     llm_ctx: int = Field(4096, ge=512, description="Context window of the local model, tokens.")
-    max_tokens: int = Field(200, ge=16, le=4096, description="Most tokens generated per answer.")
+    max_tokens: int = Field(
+        120, ge=16, le=4096, description="Most tokens generated per answer (answers are short)."
+    )
 
     # --- HTTP -----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `rag serve` listens on.")

@@ -1,0 +1,306 @@
+"""Turn an LLM's `[n]` markers into checked citations of exact, short spans.
+
+`cite(raw, passages, question=...)` splits the answer into sentences, parses each sentence's markers
+(`[1]`, `[1][2]`, `[1, 2]`, `[1-2]`), and for every marked passage finds the shortest run of its
+sentences that supports the claim. A claim is supported when its numbers occur in the passages (or
+are a difference of two that do: "21 years" from 2004 and 2025) and enough of its new content words
+(those not already in the question) occur in the span, compared by 5-letter prefixes with ё folded.
+English claims about a Russian text are compared through a transliterated skeleton, which catches
+names, numbers and loan words only, so for them a marker is trusted unless numbers contradict it.
+
+Repairs: a marker pointing at an unsupporting passage moves to the passage that supports the claim
+best; markers pointing at no passage are dropped; a sentence with no supporting passage is dropped.
+Citations are renumbered 1..n in order of appearance; `quote == document_text[start:end]` holds
+by construction (passages carry exact offsets). Does not decide refusals (the pipeline does).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.language import (
+    contradicts_premise,
+    detect_language,
+    fold,
+    looks_like_injection,
+    skeleton,
+)
+from rag.types import Citation, Language, Passage
+
+MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|\]\s*\[)\s*\d{1,3})*)\s*\]")
+_WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)*")
+_SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
+_ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
+_ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
+SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must contain
+
+_STOP = set(
+    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
+    мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был
+    него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней
+    для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того
+    потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас были куда зачем
+    всех никогда можно при наконец два об другой хоть после над больше тот через эти нас про всего
+    них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя
+    такой им более всегда конечно всю между это также which статье статья статьи согласно автор
+    говорится сказано указано отмечается словам мнению является являются именно
+    the a an of to in on at by for with from and or but is are was were be been being as that
+    this these those it its into about than then so such not no yes he she they them their his her
+    article according says said states also which who whom what when where why how does did do
+    has have had will would can could should may might there here mentions mentioned""".split()
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One answer sentence: its text without markers, and the passage numbers it cited (1-based)."""
+
+    text: str
+    markers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CiteResult:
+    text: str
+    citations: tuple[Citation, ...]
+    dropped: tuple[str, ...] = ()
+    repaired: int = 0
+    sentences: int = 0
+    support: tuple[float, ...] = field(default=())
+
+
+def parse_marker_group(body: str) -> list[int]:
+    """'1' -> [1]; '1, 2' -> [1, 2]; '1-3' -> [1, 2, 3]; '1][2' -> [1, 2]."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|;|\]\s*\[)\s*", body):
+        a, _, b = re.sub(r"\s", "", part).replace("–", "-").partition("-")
+        lo, hi = int(a), int(b or a)
+        out.extend(range(lo, hi + 1) if 0 < hi - lo < 10 else [lo])
+    return out
+
+
+def parse_markers(text: str) -> list[int]:
+    """Every cited number in order of appearance (repeats kept)."""
+    return [n for m in MARKER.finditer(text) for n in parse_marker_group(m.group(1))]
+
+
+def strip_markers(text: str) -> str:
+    text = MARKER.sub("", text)
+    return re.sub(r"\s+([.,;:!?…])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed; splits at newlines and at . ! ? …
+    followed by a space, except after initials ("В. Папава") and common abbreviations."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        start = line.start()
+        for m in _SENT_END.finditer(text, line.start(), line.end()):
+            word = re.search(r"([\w.]+)$", text[start : m.start()])
+            w = word.group(1).lower() if word else ""
+            if m.group(0).startswith(".") and ((len(w) == 1 and w.isalpha()) or w in _ABBREV):
+                continue
+            spans.append((start, m.end()))
+            start = m.end()
+        spans.append((start, line.end()))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        if seg.strip():
+            a += len(seg) - len(seg.lstrip())
+            b -= len(seg) - len(seg.rstrip())
+            out.append((a, b))
+    return out
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Answer sentences with their markers; markers opening a sentence ("Text. [1] Next.") belong
+    to the sentence before."""
+    pieces = [answer[a:b] for a, b in sentence_spans(answer)]
+    texts: list[str] = []
+    marks: list[list[int]] = []
+    for piece in pieces:
+        lead = re.match(rf"^(\s*{MARKER.pattern})+", piece)
+        if lead and marks:
+            marks[-1].extend(parse_markers(lead.group(0)))
+            piece = piece[lead.end() :]
+        text = strip_markers(piece)
+        if not re.search(r"\w", text):
+            if marks:
+                marks[-1].extend(parse_markers(piece))
+            continue
+        texts.append(text)
+        marks.append(parse_markers(piece))
+    return [Claim(t, tuple(dict.fromkeys(m))) for t, m in zip(texts, marks, strict=True)]
+
+
+# --- support -------------------------------------------------------------------------------------
+def _words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def _numbers(text: str) -> set[str]:
+    return {w.replace(",", ".") for w in _words(text) if w[0].isdigit()}
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _words(text) if not w[0].isdigit() and len(w) > 2 and w not in _STOP}
+
+
+def _prefixes(text: str) -> set[str]:
+    """Every 3-5 letter prefix of the words of `text`: a short claim word ("год") matches a longer
+    form ("году"), as the 5-letter stems of long words do."""
+    return {w[:k] for w in _words(text) if not w[0].isdigit() for k in (3, 4, 5)}
+
+
+def _skeletons(text: str) -> set[str]:
+    return {skeleton(w)[:4] for w in _words(text) if not w[0].isdigit() and len(w) > 3}
+
+
+def _derived(numbers: frozenset[str]) -> set[str]:
+    ints = [int(n) for n in numbers if n.isdigit() and len(n) < 6]
+    return {str(abs(a - b)) for a in ints for b in ints if a != b}
+
+
+@dataclass(frozen=True)
+class _Checker:
+    question: str
+    language: Language
+    known_numbers: frozenset[str]
+    literal_numbers: frozenset[str]
+
+    def numbers_ok(self, claim: str) -> bool:
+        return _numbers(claim) <= self.known_numbers
+
+    def score(self, claim: str, span: str) -> float:
+        """Share of the claim's new content found in `span`; numbers found there count double."""
+        if self.language == "en" and detect_language(span) == "ru":
+            want, have = _skeletons(claim) - _skeletons(self.question), _skeletons(span)
+            want = want or _skeletons(claim)
+        else:
+            want, have = _stems(claim) - _stems(self.question), _prefixes(span)
+            if not want and not contradicts_premise(claim, self.question):
+                return 0.0  # it only restates the question: no answer to support
+            want = want or _stems(claim)
+        # A derived number (a difference) is in no span: it is checked by numbers_ok only.
+        nums = _numbers(claim) & self.literal_numbers
+        hits = len(want & have) + 2 * len(nums & _numbers(span))
+        total = len(want) + 2 * len(nums)
+        return hits / total if total else 0.0
+
+
+def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, int, int]:
+    """(score, start, end) of the shortest window of 1-2 passage sentences scoring highest; offsets
+    are into `passage.text`. With nothing to go on it returns the whole passage."""
+    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+    best = (-1.0, 0, len(passage.text))
+    for i in range(len(spans)):
+        for j in (i, i + 1):
+            if j >= len(spans):
+                continue
+            a, b = spans[i][0], spans[j][1]
+            s = checker.score(claim, passage.text[a:b])
+            if s > best[0] + 1e-9 or (abs(s - best[0]) < 1e-9 and b - a < best[2] - best[1]):
+                best = (s, a, b)
+    if best[0] <= 0:
+        return 0.0, 0, len(passage.text)
+    return best
+
+
+def _choose(
+    checker: _Checker, claim: Claim, passages: Sequence[Passage]
+) -> tuple[list[int], dict[int, tuple[float, int, int]], bool]:
+    """(passage numbers that support the claim, every candidate's best span, whether repaired)."""
+    cands = {
+        i + 1: best_span(checker, claim.text, p)
+        for i, p in enumerate(passages)
+        if not looks_like_injection(p.text)  # a planted instruction supports nothing
+    }
+    if not checker.numbers_ok(claim.text):
+        return [], cands, False
+    valid = [n for n in claim.markers if n in cands]
+    best = max((c[0] for c in cands.values()), default=0.0)
+    if checker.language == "en":
+        # Across languages only names, numbers and loan words match: trust the marker unless
+        # another passage matches clearly better.
+        keep = [n for n in valid if cands[n][0] >= best / 2]
+        if keep:
+            return keep, cands, False
+        if best == 0 and 1 in cands:
+            return [1], cands, True  # nothing to compare: the retriever's best passage
+        floor = 1e-9
+    else:
+        keep = [n for n in valid if cands[n][0] >= SUPPORT_MIN]
+        if keep:
+            return keep, cands, False
+        floor = SUPPORT_MIN
+    top = [n for n in sorted(cands, key=lambda n: -cands[n][0]) if cands[n][0] >= floor]
+    return top[:1], cands, bool(top)
+
+
+def cite(
+    raw: str, passages: Sequence[Passage], *, question: str, language: Language | None = None
+) -> CiteResult:
+    """Check and repair every cited sentence of `raw` against `passages` (numbered from 1)."""
+    lang = language or detect_language(question)
+    known = frozenset(n for p in passages for n in _numbers(p.text))
+    checker = _Checker(question, lang, known | _derived(known) | _numbers(question), known)
+    keys: dict[tuple[str, int, int], Citation] = {}
+    out: list[str] = []
+    dropped: list[str] = []
+    support: list[float] = []
+    repaired = 0
+    claims = split_claims(raw)
+    for claim in claims:
+        chosen, scored, fixed = _choose(checker, claim, passages)
+        if not chosen:
+            dropped.append(claim.text)
+            continue
+        repaired += fixed
+        ns: list[int] = []
+        for n in chosen:
+            p = passages[n - 1]
+            _, a, b = scored[n]
+            key = (p.doc_id, p.start + a, p.start + b)
+            if key not in keys:
+                keys[key] = Citation(len(keys) + 1, p.doc_id, key[1], key[2], p.text[a:b])
+            if keys[key].n not in ns:
+                ns.append(keys[key].n)
+        support.append(max(scored[n][0] for n in chosen))
+        body = claim.text.rstrip()
+        end = re.search(r"[.!?…]+$", body)
+        tail = end.group(0) if end else "."
+        body = body[: end.start()] if end else body
+        out.append(f"{body} " + "".join(f"[{n}]" for n in ns) + tail)
+    return CiteResult(
+        text=" ".join(out),
+        citations=tuple(keys.values()),
+        dropped=tuple(dropped),
+        repaired=repaired,
+        sentences=len(claims),
+        support=tuple(support),
+    )
+
+
+def extractive(question: str, passages: Sequence[Passage], *, min_share: float = 0.5) -> CiteResult:
+    """The passage sentence sharing most of the question's content words, quoted with its
+    citation, when it shares at least `min_share` of them; else an empty result."""
+    asked = _stems(question)
+    best: tuple[float, Passage | None, int, int] = (0.0, None, 0, 0)
+    for p in passages:
+        if looks_like_injection(p.text):
+            continue
+        for a, b in sentence_spans(p.text):
+            share = len(asked & _prefixes(p.text[a:b])) / len(asked) if asked else 0.0
+            if share > best[0]:
+                best = (share, p, a, b)
+    share, found, a, b = best
+    if found is None or share < min_share:
+        return CiteResult(text="", citations=())
+    p = found
+    quote = p.text[a:b]
+    body = quote.rstrip(".!?… ")
+    cit = Citation(1, p.doc_id, p.start + a, p.start + b, quote)
+    return CiteResult(text=f"{body} [1].", citations=(cit,), sentences=1, support=(share,))

@@ -1,0 +1,133 @@
+"""Cheap text signals the pipeline decides on: the question's language, attempts to override the
+instructions, refusal phrases in generated text, and word normalisation shared with `rag.cite`.
+
+Pure functions over strings; no models. Does not decide what to do with a signal (the
+pipeline does).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.types import Language
+
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+# Transliteration to a coarse Latin skeleton, so that "Папава" and "Papava", "Ованнисян" and
+# "Hovhannisyan", "литий" and "lithium" meet. Lossy on purpose: h, soft/hard signs and doubled
+# letters vanish, y/j/i merge.
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+        "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+        "я": "ia",
+    }
+)  # fmt: skip
+_SKELETON_SUBS = (
+    ("ph", "f"), ("c", "k"), ("q", "k"), ("x", "ks"), ("w", "v"), ("y", "i"), ("j", "i"), ("h", ""),
+)  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Lower case with ё folded to е: how every comparison in this project sees words."""
+    return text.lower().replace("ё", "е")
+
+
+def cyrillic_share(text: str) -> float:
+    letters = _LETTER.findall(text)
+    if not letters:
+        return 0.0
+    return sum(1 for ch in letters if _CYRILLIC.match(ch)) / len(letters)
+
+
+def detect_language(text: str) -> Language:
+    """'ru' when at least half of the words are Cyrillic, else 'en'. Counting words, not letters,
+    keeps "What did Папава say?" English and "Что сказал Papava?" Russian."""
+    words = re.findall(r"[^\W\d_]+", text)
+    cyr = sum(1 for w in words if _CYRILLIC.match(w))
+    return "ru" if cyr and cyr * 2 >= len(words) else "en"
+
+
+def skeleton(word: str) -> str:
+    """Latin consonant-vowel skeleton of a Russian or English word, for cross-script matching."""
+    out = fold(word).translate(_TRANSLIT)
+    for a, b in _SKELETON_SUBS:
+        out = out.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", out)
+
+
+# --- attempts to override the instructions -------------------------------------------------------
+# Two ingredients in one sentence (a verb of overriding + its object), or a direct request for the
+# hidden instructions. Kept broad on purpose: a false alarm costs one refusal of an odd question,
+# a miss costs a leaked or derailed answer (the system prompt and few-shots still defend).
+_OVERRIDE_VERB = (
+    r"(ignore|disregard|forget|override|bypass|skip|drop|stop following|"
+    r"игнорир\w*|проигнорир\w*|забудь\w*|забыть|не обращай\w*|отбрось\w*|отмени\w*|"
+    r"не учитывай\w*|не следуй\w*|перестань\w*)"
+)
+_OVERRIDE_OBJECT = (
+    r"(instruction\w*|prompt\w*|rules?|guidelines?|polic\w+|sources?|article|context|"
+    r"инструкц\w*|промпт\w*|правил\w*|указани\w*|источник\w*|стать\w*|контекст\w*|ограничени\w*)"
+)
+_INJECTION = (
+    re.compile(rf"\b{_OVERRIDE_VERB}\b.{{0,80}}\b{_OVERRIDE_OBJECT}", re.I | re.S),
+    re.compile(
+        r"(system|hidden|initial|original|developer)\s+(prompt|message|instructions?)|"
+        r"(your|the)\s+(instructions|prompt|rules)\b|"
+        r"систем\w*\s+(промпт|сообщени|инструкц|подсказк)|"
+        r"(сво|тво|ваш)\w*\s+(инструкц|промпт|правил|настро)\w*|"
+        r"\b(jailbreak|DAN mode|developer mode|режим разработчика)\b|"
+        r"\b(you are now|pretend (to be|you are)|act as|теперь ты|представь, что ты|притворись)\b",
+        re.I,
+    ),
+)
+
+
+def looks_like_injection(question: str) -> bool:
+    """True for questions that try to drop the sources or pull out the instructions."""
+    return any(p.search(question) for p in _INJECTION)
+
+
+# --- refusals in generated text ------------------------------------------------------------------
+_REFUSAL_TEXT = re.compile(
+    r"(в (статье|источник\w*|тексте|контексте|фрагмент\w*)\s+(нет|не\s+(говорится|сказано|"
+    r"указан\w*|упоминается|содержится|приводится|уточняется|сообщается))|"
+    r"нет (ответа|информации|данных|сведений)|не (могу|удалось) (ответить|найти)|"
+    r"(article|text|sources?|passages?|context)\s+(does|do)\s*(not|n't)\s+"
+    r"(say|mention|contain|state|specify|provide|include)|"
+    r"no (information|answer|mention)|(cannot|can't|could not) (answer|find))",
+    re.I,
+)
+
+
+def looks_like_refusal(text: str) -> bool:
+    return bool(_REFUSAL_TEXT.search(fold(text)))
+
+
+# --- premise contradictions ----------------------------------------------------------------------
+_NEGATION = re.compile(
+    r"\b(?:не|нет|ни|not|no|never|n't|without|без)[\s«»\"“”']+((?:[^\W\d_]+[\s«»\"“”']+){0,2}?)"
+    r"([^\W\d_]{4,})",
+    re.I,
+)
+_WORD = re.compile(r"[^\W\d_]{4,}")
+_FILLER = {"only", "just", "even", "really", "simply", "только", "просто", "даже", "является"}
+
+
+def _negated(text: str) -> set[str]:
+    """5-letter stems of the first content word after each negation ("не требует" -> "требу")."""
+    out = set()
+    for m in _NEGATION.finditer(fold(text).replace("n't", " n't")):
+        if m.group(2) not in _FILLER:
+            out.add(m.group(2)[:5])
+    return out
+
+
+def contradicts_premise(answer: str, question: str) -> bool:
+    """True when the answer negates a word the question asserts ("Почему Япония требует ...?" ->
+    "Япония не требует ..."): the answer corrects the question's premise instead of answering it."""
+    asserted = {w[:5] for w in _WORD.findall(fold(question))} - _negated(question)
+    return bool(_negated(answer) & asserted)

@@ -1,0 +1,230 @@
+"""Citation parsing, sentence splitting, span mapping and support checks (rag.cite)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.cite import cite, parse_markers, sentence_spans, split_claims, strip_markers
+from rag.cite import extractive as cite_extractive
+from rag.types import Passage
+
+DOC = (
+    "Формат родился в 2004 году. Тогда, в Астане, министры иностранных дел собрались за столом.\n"
+    "Япония не требует политической лояльности, она предлагает «диверсификацию рисков». "
+    "Основной месседж прост.\n"
+    "На Китай приходится около 70% мирового производства. По словам Василия Папавы, "
+    "планируется принятие Токийской декларации.\n"
+    "Казахстан предлагает Японии обмен доступа к сырью (литий, кобальт) на технологии."
+)
+
+
+def _passages(doc: str = DOC) -> list[Passage]:
+    out, pos = [], 0
+    for i, line in enumerate(doc.split("\n")):
+        out.append(Passage("a.txt", f"c{i}", pos, pos + len(line), line, 1.0 - i / 10))
+        pos += len(line) + 1
+    return out
+
+
+P = _passages()
+Q_RU = "Где прошла первая встреча?"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no markers", []),
+        ("one [1]", [1]),
+        ("two [1] and [3]", [1, 3]),
+        ("adjacent [1][2]", [1, 2]),
+        ("adjacent with space [1] [2]", [1, 2]),
+        ("comma [1, 2]", [1, 2]),
+        ("comma no space [1,2]", [1, 2]),
+        ("semicolon [1; 3]", [1, 3]),
+        ("range [1-3]", [1, 2, 3]),
+        ("en dash range [2–3]", [2, 3]),
+        ("spaces inside [ 2 ]", [2]),
+        ("two digits [12]", [12]),
+        ("repeat kept [1] x [1]", [1, 1]),
+        ("not a marker [a]", []),
+        ("not a marker [1a]", []),
+        ("empty brackets []", []),
+        ("year in brackets stays a number [2004]", []),
+        ("mixed [1, 2-3]", [1, 2, 3]),
+        ("reversed range keeps first [3-1]", [3]),
+    ],
+)
+def test_parse_markers__reads_every_marker_form(text: str, expected: list[int]) -> None:
+    assert parse_markers(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ответ [1].", "Ответ."),
+        ("Ответ [1][2].", "Ответ."),
+        ("Ответ. [1]", "Ответ."),
+        ("Один [1], два [2].", "Один, два."),
+        ("Без маркеров.", "Без маркеров."),
+    ],
+)
+def test_strip_markers__removes_markers_and_loose_spaces(text: str, expected: str) -> None:
+    assert strip_markers(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Один. Два.", ["Один.", "Два."]),
+        ("Один! Два? Три…", ["Один!", "Два?", "Три…"]),
+        ("Строка\nДругая", ["Строка", "Другая"]),
+        ("В. Папава сказал.", ["В. Папава сказал."]),
+        ("В 2004 г. в Астане.", ["В 2004 г. в Астане."]),
+        ("Число 19.20 целиком.", ["Число 19.20 целиком."]),
+        ("Он сказал «да». Потом ушёл.", ["Он сказал «да».", "Потом ушёл."]),
+        ("  пробелы  ", ["пробелы"]),
+        ("Без точки в конце", ["Без точки в конце"]),
+        ("", []),
+    ],
+)
+def test_sentence_spans__splits_at_sentence_ends_only(text: str, expected: list[str]) -> None:
+    assert [text[a:b] for a, b in sentence_spans(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Один [1]. Два [2].", [("Один.", (1,)), ("Два.", (2,))]),
+        ("Один. [1] Два. [2]", [("Один.", (1,)), ("Два.", (2,))]),
+        ("Один [1][1].", [("Один.", (1,))]),
+        ("Один [2, 1].", [("Один.", (2, 1))]),
+        ("Один.\n[1]", [("Один.", (1,))]),
+        ("Без ссылки.", [("Без ссылки.", ())]),
+    ],
+)
+def test_split_claims__attaches_markers_to_their_sentence(
+    answer: str, expected: list[tuple[str, tuple[int, ...]]]
+) -> None:
+    assert [(c.text, c.markers) for c in split_claims(answer)] == expected
+
+
+def test_cite__quote_is_the_exact_document_slice() -> None:
+    r = cite("Министры иностранных дел собрались в Астане [1].", P, question=Q_RU)
+    assert r.citations
+    for c in r.citations:
+        assert DOC[c.start : c.end] == c.quote
+
+
+def test_cite__span_is_the_supporting_sentence_not_the_whole_passage() -> None:
+    r = cite("Министры иностранных дел собрались в Астане [1].", P, question=Q_RU)
+    assert r.citations[0].quote.startswith("Тогда, в Астане")
+    assert len(r.citations[0].quote) < len(P[0].text)
+
+
+def test_cite__drops_markers_with_no_passage() -> None:
+    r = cite("Министры иностранных дел собрались в Астане [1][9].", P, question=Q_RU)
+    assert r.text == "Министры иностранных дел собрались в Астане [1]."
+    assert len(r.citations) == 1
+
+
+def test_cite__repairs_marker_pointing_at_the_wrong_passage() -> None:
+    r = cite("Япония не требует политической лояльности [3].", P, question="Чего требует Япония?")
+    assert r.repaired == 1
+    assert "лояльности" in r.citations[0].quote
+    assert r.citations[0].start >= P[1].start
+
+
+def test_cite__attaches_a_passage_to_an_unmarked_supported_sentence() -> None:
+    r = cite("На Китай приходится около 70% мирового производства.", P, question="Доля Китая?")
+    assert r.text.endswith("[1].")
+    assert "70%" in r.citations[0].quote
+
+
+def test_cite__drops_sentence_with_invented_number() -> None:
+    r = cite("Формат родился в 2004 году [1]. Япония обещала 15 млрд [2].", P, question=Q_RU)
+    assert r.dropped == ("Япония обещала 15 млрд.",)
+    assert "15" not in r.text
+
+
+def test_cite__drops_sentence_whose_words_are_nowhere() -> None:
+    r = cite("Туркменистан представлял президент Бердымухамедов [1].", P, question="Кто был там?")
+    assert not r.citations
+    assert r.text == ""
+
+
+def test_cite__keeps_difference_of_two_numbers_as_supported() -> None:
+    doc = "Формат родился в 2004 году.\nСаммит прошёл в 2025 году."
+    r = cite("Прошёл 21 год [1][2].", _passages(doc), question="Сколько лет прошло?")
+    assert r.citations
+
+
+def test_cite__renumbers_citations_in_order_of_appearance() -> None:
+    answer = "Китай даёт около 70% мирового производства [3]. Министры собрались в Астане [1]."
+    r = cite(answer, P, question="Что известно?")
+    assert r.text.index("[1]") < r.text.index("[2]")
+    assert [c.n for c in r.citations] == [1, 2]
+    assert "70%" in r.citations[0].quote
+
+
+def test_cite__reuses_one_number_for_the_same_span() -> None:
+    answer = "Министры собрались в Астане [1]. Министры иностранных дел были в Астане [1]."
+    r = cite(answer, P, question="Кто?")
+    assert len(r.citations) == 1
+    assert r.text.count("[1]") == 2
+
+
+def test_cite__matches_russian_word_forms_by_prefix_and_folds_yo() -> None:
+    doc = "Японские технологии могут превратить Каспийский узел в «умный» хаб."
+    r = cite("Каспийский узёл превратится в хаб [1].", _passages(doc), question="Во что?")
+    assert r.citations
+
+
+def test_cite__english_claim_keeps_marker_when_numbers_agree() -> None:
+    r = cite("China accounts for about 70% of production [3].", P, question="What share?")
+    assert r.citations and "70%" in r.citations[0].quote
+
+
+def test_cite__english_claim_with_invented_number_is_dropped() -> None:
+    r = cite("Japan pledged 15 billion dollars [2].", P, question="How much did Japan pledge?")
+    assert not r.citations
+
+
+def test_cite__english_claim_finds_transliterated_name_span() -> None:
+    r = cite("Vasily Papava said a declaration is planned [3].", P, question="Who said it?")
+    assert "Папавы" in r.citations[0].quote
+
+
+def test_cite__english_claim_is_repaired_to_passage_with_its_cognates() -> None:
+    r = cite("Kazakhstan offers lithium and cobalt.", P, question="Which materials?")
+    assert "литий" in r.citations[0].quote
+
+
+def test_cite__empty_answer_gives_no_citations() -> None:
+    r = cite("", P, question=Q_RU)
+    assert r.text == "" and r.citations == ()
+
+
+def test_cite__sentence_that_only_restates_the_question_is_dropped() -> None:
+    r = cite("Министры собрались в Астане [1].", P, question="Собрались ли министры в Астане?")
+    assert not r.citations
+
+
+def test_cite__negation_of_the_question_is_kept_as_a_correction() -> None:
+    q = "Почему Япония требует политической лояльности?"
+    r = cite("Япония не требует политической лояльности [2].", P, question=q)
+    assert "лояльности" in r.citations[0].quote
+
+
+def test_extractive__quotes_the_sentence_closest_to_the_question() -> None:
+    r = cite_extractive("Какую долю мирового производства даёт Китай?", P)
+    assert r.text.startswith("На Китай приходится около 70%") and r.text.endswith("[1].")
+    assert DOC[r.citations[0].start : r.citations[0].end] == r.citations[0].quote
+
+
+def test_extractive__gives_nothing_when_no_sentence_is_close() -> None:
+    assert cite_extractive("Какая погода ожидается завтра?", P).citations == ()
+
+
+def test_cite__unmarked_english_claim_with_no_cognates_cites_the_best_ranked_passage() -> None:
+    r = cite("The format has deep roots.", P, question="What about the format?")
+    assert r.text == "The format has deep roots [1]." and r.repaired == 1

@@ -1,0 +1,138 @@
+"""The local model and an OpenAI-compatible server answering through the real pipeline.
+
+Loads Qwen2.5-Coder-1.5B (llama.cpp) over the article indexed with the real embedder. Checks
+behaviour, never speed. Questions are dev items of different kinds; answers must carry the gold
+keywords and cite a span that overlaps the gold evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import pytest
+from real_index import real_embedder, real_rag_settings
+
+from rag.pipeline import answer, condense
+from rag.prompts import REFUSAL_RU
+from rag.settings import DEFAULT_CORPUS_DIR, PROJECT_ROOT
+from rag.types import Answer, Turn
+
+pytestmark = pytest.mark.real
+
+DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
+ARTICLE = (DEFAULT_CORPUS_DIR / "tokyo-summit-2025.ru.txt").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _dev() -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in map(json.loads, DEV_SET.read_text().splitlines())}
+
+
+@lru_cache(maxsize=1)
+def _rag() -> Any:
+    from rag.wiring import build_rag
+
+    return build_rag(real_rag_settings(), embedder=real_embedder())
+
+
+def _fold(s: str) -> str:
+    return s.lower().replace("ё", "е")
+
+
+def _cites_evidence(a: Answer, evidence: list[str]) -> bool:
+    spans = [(ARTICLE.find(e), ARTICLE.find(e) + len(e)) for e in evidence]
+    return any(c.start < e and s < c.end for c in a.citations for s, e in spans)
+
+
+@pytest.mark.parametrize("case_id", ["dev-006", "dev-010", "dev-017", "dev-029"])
+def test_local_llm__answers_with_keywords_and_cites_the_evidence(case_id: str) -> None:
+    case = _dev()[case_id]
+    a = _rag().ask(case["question"])
+    assert not a.refused, a.raw
+    assert a.language == case["language"]
+    assert all(_fold(k) in _fold(a.text) for k in case["keywords"]), a.text
+    assert _cites_evidence(a, case["evidence"]), a.citations
+    assert all(ARTICLE[c.start : c.end] == c.quote for c in a.citations)
+
+
+def test_local_llm__refuses_what_the_article_does_not_say() -> None:
+    a = _rag().ask(_dev()["dev-039"]["question"])
+    assert a.refused and a.text == REFUSAL_RU and a.citations == ()
+
+
+def test_follow_up__condensed_query_retrieves_the_papava_uranium_passage() -> None:
+    history = [
+        Turn("user", "Какие ресурсы, включая уран, интересуют Японию в регионе?"),
+        Turn("assistant", "Уран, редкоземельные металлы и медь [1]."),
+    ]
+    query, _ = condense("а что сказал о нём Папава?", history)
+    passages = _rag().search(query, top_k=5).passages
+    assert any("уран, медь" in p.text for p in passages)
+
+
+# --- an OpenAI-compatible server on loopback -----------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    model = real_rag_settings().llm_model_path
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    # The server logs plenty to stderr while loading: a file, not an unread pipe that fills up.
+    log = tmp_path_factory.mktemp("llm-server") / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("llama_cpp.server never answered /v1/models: " + log.read_text())
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_openai_server__answers_through_the_same_pipeline(llm_server: str) -> None:
+    from rag.llm import OpenAICompatLLM, load_llm
+
+    settings = real_rag_settings().model_copy(update={"llm_url": llm_server, "llm_model": "q"})
+    llm = load_llm(settings)
+    assert isinstance(llm, OpenAICompatLLM)
+    case = _dev()["dev-029"]
+    a = answer(
+        case["question"],
+        retriever=_rag().retriever,
+        llm=llm,
+        top_k=5,
+        max_tokens=120,
+    )
+    assert not a.refused, a.raw
+    assert all(_fold(k) in _fold(a.text) for k in case["keywords"]), a.text
+    assert _cites_evidence(a, case["evidence"])

@@ -1,0 +1,70 @@
+"""Prompt constants and message building (rag.prompts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.prompts import (
+    DECLINE_EN,
+    DECLINE_RU,
+    FEW_SHOT,
+    PREMISE_EN,
+    PREMISE_RU,
+    REFUSAL_EN,
+    REFUSAL_RU,
+    SYSTEM_PROMPT,
+    format_passages,
+    qa_messages,
+)
+from rag.types import Passage
+
+
+def _p(text: str) -> Passage:
+    return Passage("a.txt", "c", 0, len(text), text, 0.5)
+
+
+def test_qa_messages__system_first_then_few_shot_then_the_question() -> None:
+    msgs = qa_messages("Где прошёл саммит?", [_p("Саммит прошёл в Токио.")])
+    assert msgs[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert len(msgs) == 2 + 2 * len(FEW_SHOT)
+    assert [m["role"] for m in msgs[1:]] == ["user", "assistant"] * len(FEW_SHOT) + ["user"]
+    assert msgs[-1]["content"].index("[1] Саммит прошёл в Токио.") < msgs[-1]["content"].index(
+        "Вопрос: Где прошёл саммит?"
+    )
+
+
+def test_qa_messages__prefix_does_not_depend_on_the_question() -> None:
+    a = qa_messages("Где?", [_p("Один.")])
+    b = qa_messages("What?", [_p("Два."), _p("Три.")], context="Раньше?")
+    assert a[:-1] == b[:-1]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"), [("Где?", "по-русски"), ("Where was it?", "in English")]
+)
+def test_qa_messages__asks_for_the_question_language(question: str, expected: str) -> None:
+    assert expected in qa_messages(question, [_p("x")])[-1]["content"]
+
+
+def test_qa_messages__follow_up_carries_the_previous_question() -> None:
+    last = qa_messages("А он?", [_p("x")], context="Кто такой Папава?")[-1]["content"]
+    assert last.index("Предыдущий вопрос: Кто такой Папава?") < last.index("Вопрос: А он?")
+
+
+def test_format_passages__numbers_from_one_and_cuts_long_text() -> None:
+    out = format_passages([_p("а " * 10), _p("слово " * 200)], max_chars=50)
+    assert out.startswith("[1] а") and "\n[2] слово" in out
+    assert len(out.split("\n")[1]) <= 60 and out.endswith("…")
+
+
+@pytest.mark.parametrize(
+    "message", [REFUSAL_RU, REFUSAL_EN, DECLINE_RU, DECLINE_EN, PREMISE_RU, PREMISE_EN]
+)
+def test_fixed_messages__are_short_sentences(message: str) -> None:
+    assert 5 < len(message) < 100 and message.endswith(".")
+
+
+def test_few_shot__every_answer_cites_or_refuses() -> None:
+    for passages, _, reply in FEW_SHOT:
+        assert "[" in reply or reply in (REFUSAL_RU, REFUSAL_EN)
+        assert all(f"[{i}]" not in reply for i in range(len(passages) + 1, 10))
