@@ -11,6 +11,7 @@ backend at run time).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import os
@@ -101,6 +102,9 @@ class LocalLLM:
             )
         except Exception as e:  # llama.cpp raises ValueError/RuntimeError on a bad file
             raise ModelError(f"could not load {model_path}: {e}") from e
+        # Free the model before interpreter shutdown: llama-cpp's __del__ at exit finds its
+        # module globals gone and prints a TypeError traceback.
+        atexit.register(self._llama.close)
         self.name = MODEL_NAME if model_path.name == MODEL_FILE else f"{model_path.name} (local)"
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:

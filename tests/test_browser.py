@@ -21,18 +21,32 @@ pytestmark = pytest.mark.real
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ANSWER = "Саммит «Центральная Азия + Япония» пройдёт в Токио [1]."
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 
 
+def quote_first_fragment(messages: list[dict[str, str]]) -> str:
+    """The first sentence of fragment [1], cited: an answer the citation check must keep as is."""
+    prompt = messages[-1]["content"]
+    if "погод" in prompt:
+        return REFUSAL_RU
+    found = re.search(r"^\[1\] (.+?)[.!?…](?:\s|$)", prompt, re.MULTILINE)
+    assert found, "the prompt has no fragment [1]"
+    return f"{found.group(1)} [1]."
+
+
 class SlowLLM(FakeLLM):
-    """Refuses weather questions, otherwise answers with [1]; streams slowly enough to be seen."""
+    """Refuses weather questions, otherwise quotes fragment [1]; streams slowly enough to see."""
 
     def __init__(self) -> None:
-        super().__init__(lambda m: REFUSAL_RU if "погод" in m[-1]["content"] else ANSWER)
+        super().__init__(quote_first_fragment)
+        self.last = ""
+
+    def _next(self, messages: list[dict[str, str]]) -> str:
+        self.last = super()._next(messages)
+        return self.last
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 200) -> Iterator[str]:
         for piece in super().stream(messages, max_tokens=max_tokens):
@@ -95,7 +109,7 @@ def ask(page: Any, question: str) -> Any:
     return page.get_by_test_id("answer").nth(count)
 
 
-def test_page__streams_an_answer_and_shows_the_cited_span(page: Any) -> None:
+def test_page__streams_an_answer_and_shows_the_cited_span(page: Any, llm: SlowLLM) -> None:
     answer = ask(page, "Где пройдёт саммит?")
     # While tokens arrive the text grows before the final answer replaces it.
     page.wait_for_function(
@@ -105,7 +119,7 @@ def test_page__streams_an_answer_and_shows_the_cited_span(page: Any) -> None:
     cite = answer.get_by_test_id("cite-1")
     cite.wait_for(timeout=10_000)
     assert "streaming" not in (answer.get_attribute("class") or "")
-    assert answer.get_by_test_id("answer-text").inner_text() == ANSWER
+    assert answer.get_by_test_id("answer-text").inner_text() == llm.last
     assert re.fullmatch(
         r"[\d.]+ m?s · first words .+ · generate .+", answer.get_by_test_id("timings").inner_text()
     )
