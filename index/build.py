@@ -70,16 +70,19 @@ def _embed_new(
     return vectors
 
 
+def _chunks(settings: Settings, doc: Document) -> list[Chunk]:
+    return chunk_text(doc.doc_id, doc.text, size=settings.chunk_size, min_size=settings.chunk_min)
+
+
 def _write(
     store: Store,
     embedder: Embedder,
-    settings: Settings,
     doc: Document,
+    chunks: list[Chunk],
     source: str,
     bar: tqdm[Any] | None = None,
 ) -> int:
     """Stage, commit and clean one document version; returns its chunk count."""
-    chunks = chunk_text(doc.doc_id, doc.text, size=settings.chunk_size, min_size=settings.chunk_min)
     sha = doc.sha256
     store.stage_chunks(sha, chunks, _embed_new(store, embedder, doc.doc_id, chunks, bar))
     store.bump_generation(embedder.name)
@@ -104,16 +107,17 @@ def build_index(
         committed = {d.doc_id: d for d in store.documents()}
         todo = [d for d in loaded.documents if committed.get(d.doc_id) is None
                 or committed[d.doc_id].sha256 != d.sha256]  # fmt: skip
-        total = sum(
-            len(chunk_text(d.doc_id, d.text, size=settings.chunk_size, min_size=settings.chunk_min))
-            for d in todo
-        )
+        chunked = [(doc, _chunks(settings, doc)) for doc in todo]  # chunked once: bar total + write
         bar = tqdm(
-            total=total, unit="chunk", desc="indexing", disable=not progress, file=sys.stderr
+            total=sum(len(c) for _, c in chunked),
+            unit="chunk",
+            desc="indexing",
+            disable=not progress,
+            file=sys.stderr,
         )
         added = changed = removed = 0
-        for doc in todo:
-            _write(store, emb, settings, doc, "corpus", bar)
+        for doc, chunks in chunked:
+            _write(store, emb, doc, chunks, "corpus", bar)
             if doc.doc_id in committed:
                 changed += 1
             else:
@@ -161,7 +165,7 @@ def put_document(
         if old is not None and old.sha256 == doc.sha256:
             n, added, changed = old.chunks, 0, 0
         else:
-            n = _write(store, embedder, settings, doc, "api")
+            n = _write(store, embedder, doc, _chunks(settings, doc), "api")
             added, changed = (0, 1) if old else (1, 0)
             store.bump_generation(embedder.name)
     return BuildReport(

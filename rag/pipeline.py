@@ -11,7 +11,7 @@ Does not retrieve or generate itself: the retriever and the LLM are passed in.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from rag.cite import cite, extractive, split_claims, strip_markers
 from rag.errors import InvalidInputError
@@ -175,10 +175,21 @@ def answer(
     max_tokens: int,
 ) -> Answer:
     """The checked answer (see `answer_stream`, whose last event this is)."""
-    events = answer_stream(
-        question, history=history, retriever=retriever, llm=llm, top_k=top_k, max_tokens=max_tokens
+    return final_answer(
+        answer_stream(
+            question,
+            history=history,
+            retriever=retriever,
+            llm=llm,
+            top_k=top_k,
+            max_tokens=max_tokens,
+        )
     )
+
+
+def final_answer(events: Iterable[StreamEvent]) -> Answer:
+    """The Answer of a stream's DoneEvent, consuming the token events before it."""
     for event in events:
         if isinstance(event, DoneEvent):
             return event.answer
-    raise AssertionError("answer_stream ended without a DoneEvent")
+    raise AssertionError("the answer stream ended without a DoneEvent")

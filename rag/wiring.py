@@ -18,7 +18,7 @@ __all__ = ["Rag", "SearchResult", "build_rag", "ensure_index", "load_embedder"]
 from index.store import DocumentInfo, Store
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.types import LLM, Answer, DoneEvent, Passage, StreamEvent, Turn
+from rag.types import LLM, Answer, Passage, StreamEvent, Turn
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,9 @@ class Rag:
         self, question: str, *, history: Sequence[Turn] = (), top_k: int | None = None
     ) -> Answer:
         """The checked answer: the last event of `ask_stream`."""
-        for event in self.ask_stream(question, history=history, top_k=top_k):
-            if isinstance(event, DoneEvent):
-                return event.answer
-        raise AssertionError("ask_stream ended without a DoneEvent")
+        from rag.pipeline import final_answer
+
+        return final_answer(self.ask_stream(question, history=history, top_k=top_k))
 
     def ask_stream(
         self, question: str, *, history: Sequence[Turn] = (), top_k: int | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import serve_in_thread
 from fakes import FakeEmbedder, FakeLLM
 
 from eval.baseline import Baseline, make_llama_llm, map_response
@@ -226,28 +227,11 @@ def test_baseline__answers_through_citation_query_engine_on_fakes(small_rag: Any
 # --- --url: the same run against a real HTTP server ---------------------------------------------
 @pytest.fixture
 def served_url(small_rag: Any) -> Any:
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
     from api.app import create_app
 
     rag = small_rag("Саммит прошёл в Токио [1].")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(small_rag.settings, rag=rag)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(small_rag.settings, rag=rag)) as url:
+        yield url
 
 
 def test_remote__runs_the_set_over_http(served_url: str) -> None:
