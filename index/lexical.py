@@ -75,7 +75,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunks: list[StoredChunk], *, generation: int = -1) -> LexicalIndex:
-        corpus = [tokenize(c.text) or ["\x00empty"] for c in chunks]
+        corpus = [tokenize(c.index_text) or ["\x00empty"] for c in chunks]
         if not corpus:
             return cls([], None, generation)
         bm25 = bm25s.BM25()

@@ -2,12 +2,13 @@
 
 Three collections, all named after `settings.collection`:
   <name>_chunks  one record per chunk and document version: our vector, the text, and metadata
-                 doc_id, chunk_id, start, end, doc_hash. Record id = chunk_id + doc_hash, so a new
-                 version of a document never overwrites the chunks the committed version uses.
-  <name>_docs    one record per document: the full text (offsets point into it) and its sha256.
-                 A document is *committed* when this record exists; only chunks
-                 whose doc_hash equals
-                 the committed sha256 are visible to search. Writing this record is the commit.
+                 doc_id, chunk_id, start, end, doc_hash (the version), context. Record id =
+                 chunk_id + version, so a new version of a document never overwrites the chunks
+                 the committed version uses.
+  <name>_docs    one record per document: the full text (offsets point into it), its sha256, and
+                 its version (a hash of the sha256 and the chunking settings: see index.build).
+                 A document is *committed* when this record exists; only chunks whose doc_hash
+                 equals the committed version are visible to search. Writing it is the commit.
   <name>_meta    one record: the build generation (bumped by every commit) and the embedder name.
 
 Chroma never embeds anything itself (its default embedder downloads a model): every add carries our
@@ -28,7 +29,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from index.chunk import Chunk
+from index.chunk import Chunk, index_text
 from rag.errors import ConfigError, DocumentNotFoundError, IndexMissingError
 from rag.settings import Settings
 
@@ -43,6 +44,7 @@ class DocumentInfo:
     chars: int
     chunks: int
     source: str  # "corpus" (from the corpus folder) or "api" (written over HTTP)
+    version: str  # what the visible chunks' doc_hash must equal
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class StoredChunk:
     end: int
     text: str
     doc_hash: str
+    context: str = ""  # names the chunk is indexed with (see index.chunk)
+
+    @property
+    def index_text(self) -> str:
+        return index_text(self.text, self.context)
 
 
 def _client(settings: Settings) -> Any:
@@ -141,7 +148,6 @@ class Store:
 
     # --- documents ------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
-        got = self._docs.get(include=["metadatas"])
         docs = [
             DocumentInfo(
                 doc_id=i,
@@ -149,8 +155,9 @@ class Store:
                 chars=int(m["chars"]),
                 chunks=int(m["chunks"]),
                 source=str(m.get("source", "corpus")),
+                version=str(m.get("version", m["sha256"])),
             )
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            for i, m, _ in _paged(self._docs, ["metadatas"])
         ]
         return sorted(docs, key=lambda d: d.doc_id)
 
@@ -167,10 +174,11 @@ class Store:
         return str((got["documents"] or [""])[0])
 
     def commit_document(
-        self, doc_id: str, text: str, sha256: str, chunks: int, source: str
+        self, doc_id: str, text: str, *, sha256: str, version: str, chunks: int, source: str
     ) -> None:
         """Make this version of the document the visible one (one atomic upsert)."""
-        meta = {"sha256": sha256, "chars": len(text), "chunks": chunks, "source": source}
+        meta = {"sha256": sha256, "version": version, "chars": len(text), "chunks": chunks,
+                "source": source}  # fmt: skip
         self._docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[meta], documents=[text])
 
     def uncommit_document(self, doc_id: str) -> None:
@@ -192,6 +200,7 @@ class Store:
                         "start": c.start,
                         "end": c.end,
                         "doc_hash": doc_hash,
+                        "context": c.context,
                     }
                     for c in part
                 ],
@@ -224,19 +233,13 @@ class Store:
 
     def chunk_doc_ids(self) -> set[str]:
         """Every doc_id that still has chunks (committed or left over by an interrupted build)."""
-        got = self.chunks_collection.get(include=["metadatas"])
-        return {str(m["doc_id"]) for m in got["metadatas"] or []}
+        return {str(m["doc_id"]) for _, m, _ in _paged(self.chunks_collection, ["metadatas"])}
 
     def iter_chunks(self) -> Iterator[StoredChunk]:
-        """Every stored chunk (all versions), fetched in batches to bound each response."""
-        total = int(self.chunks_collection.count())
-        for offset in range(0, total, _BATCH * 5):
-            got = self.chunks_collection.get(
-                include=["metadatas", "documents"], limit=_BATCH * 5, offset=offset
-            )
-            for m, text in zip(got["metadatas"] or [], got["documents"] or [], strict=True):
-                if m is not None and text is not None:
-                    yield _stored(m, text)
+        """Every stored chunk (all versions)."""
+        for _, m, text in _paged(self.chunks_collection, ["metadatas", "documents"]):
+            if text is not None:
+                yield _stored(m, text)
 
     def dense_query(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks by cosine similarity (all versions: the caller filters), best first."""
@@ -258,6 +261,18 @@ class Store:
         ]
 
 
+def _paged(collection: Any, include: list[str]) -> Iterator[tuple[str, Any, Any]]:
+    """(id, metadata, document) of every record, fetched in batches: one unbounded `get` of a
+    100,000-chunk collection fails in Chroma's SQLite layer ("too many SQL variables")."""
+    total = int(collection.count())
+    for offset in range(0, total, _BATCH * 5):
+        got = collection.get(include=include, limit=_BATCH * 5, offset=offset)
+        docs = got.get("documents") or [None] * len(got["ids"])
+        for i, m, d in zip(got["ids"], got.get("metadatas") or [], docs, strict=True):
+            if m is not None:  # a record cut short by kill -9 has no metadata
+                yield i, m, d
+
+
 def _stored(meta: Any, text: Any) -> StoredChunk:
     return StoredChunk(
         chunk_id=str(meta["chunk_id"]),
@@ -266,6 +281,7 @@ def _stored(meta: Any, text: Any) -> StoredChunk:
         end=int(meta["end"]),
         text=str(text),
         doc_hash=str(meta["doc_hash"]),
+        context=str(meta.get("context") or ""),
     )
 
 

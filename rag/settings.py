@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     chunk_min: int = Field(
         150, ge=0, description="Chunks shorter than this are merged into a neighbour."
     )
+    context_chars: int = Field(
+        1000,
+        ge=0,
+        le=20000,
+        description="Names met in this many characters before a chunk are indexed with it "
+        "(0: off).",
+    )
 
     # --- retrieval ------------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")

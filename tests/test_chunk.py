@@ -3,7 +3,14 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunk import chunk_id_for, chunk_text, paragraphs, sentences
+from index.chunk import (
+    CONTEXT_NAMES,
+    chunk_id_for,
+    chunk_text,
+    names_before,
+    paragraphs,
+    sentences,
+)
 from rag.settings import DEFAULT_CORPUS_DIR
 
 ARTICLE = (DEFAULT_CORPUS_DIR / "tokyo-summit-2025.ru.txt").read_text(encoding="utf-8")
@@ -85,3 +92,39 @@ def test_chunk_id__depends_on_doc_position_and_text() -> None:
         len({base, chunk_id_for("b", 0, "x"), chunk_id_for("a", 1, "x"), chunk_id_for("a", 0, "y")})
         == 4
     )
+
+
+def test_names_before__the_speaker_named_earlier_is_carried_into_the_quote() -> None:
+    text = (
+        "Своим мнением поделился политолог Василий Папава.\n"
+        "- Саммит важен для региона, – считает эксперт.\n"
+        "- Планируется принятие декларации о приоритетах, – заключил он."
+    )
+    start = text.index("- Планируется")
+    names = names_before(text, start, len(text), window=1000).split()
+    assert {"Василий", "Папава"} <= set(names)
+    assert "Своим" not in names and "Планируется" not in names  # sentence openers are not names
+
+
+def test_names_before__rarest_first_and_limited() -> None:
+    common = "Сказано, что Япония важна. " * 5
+    text = common + "Об этом сказал Таро Асо. Ещё говорили Анна, Борис, Вера, Глеб и Дина.\nДалее."
+    names = names_before(text, text.index("Далее"), len(text), window=10_000).split()
+    assert len(names) == CONTEXT_NAMES and "Япония" not in names and "Асо" in names
+
+
+def test_names_before__skips_names_inside_the_chunk_and_respects_the_window() -> None:
+    text = "Говорит Иван Петров.\n" + "слово " * 100 + "\nПетров сказал, что Мария права."
+    start = text.index("Петров сказал")
+    assert "Петров" not in names_before(text, start, len(text), window=5000).split()
+    assert names_before(text, start, len(text), window=50) == ""
+    assert names_before(text, start, len(text), window=0) == ""
+
+
+def test_chunk__context_changes_the_id_and_the_index_text_only() -> None:
+    text = "Говорит эксперт Иван Петров.\n" + "Длинная цитата эксперта о саммите. " * 10
+    plain = chunk_text("d", text, size=400, min_size=10)
+    named = chunk_text("d", text, size=400, min_size=10, context_chars=1000)
+    assert [c.text for c in plain] == [c.text for c in named]
+    assert named[1].context and named[1].index_text == f"{named[1].context}\n{named[1].text}"
+    assert plain[1].index_text == plain[1].text and plain[1].chunk_id != named[1].chunk_id

@@ -136,3 +136,40 @@ def test_retriever__sees_another_processes_build(tmp_path: Path) -> None:
     build_index(s, embedder=FakeEmbedder())
     rag.retriever.refresh()
     assert rag.search("Саммит в Токио декабря", top_k=1).passages[0].doc_id == "tokio.txt"
+
+
+def test_search__a_quote_is_found_by_the_speaker_named_before_it(tmp_path: Path) -> None:
+    s = _settings(tmp_path).model_copy(update={"retrieval_mode": "lexical"})
+    intro = "Своим мнением поделился грузинский политолог Василий Папава, эксперт по региону."
+    quote = "- Планируется принятие декларации о долгосрочных приоритетах, – заключил он."
+    other = "- Планируется принятие плана по транспорту и логистике в регионе, – сказал другой."
+    _docs(s, a=f"{intro}\n{'Текст о погоде и море. ' * 12}\n{quote}", b=f"Абзац.\n{other}")
+    build_index(s, embedder=FakeEmbedder())
+    rag = build_rag(s, embedder=FakeEmbedder())
+    top = rag.search("Что, по словам Папавы, планируется принять?", top_k=1).passages[0]
+    assert top.text == quote and top.doc_id == "a.txt"
+    assert build_index(s, embedder=FakeEmbedder()).summary().startswith("documents 2, chunks")
+
+
+def test_build__changed_chunking_settings_recut_every_document(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN * 4, tokio=TOKIO * 4)
+    first = build_index(s, embedder=FakeEmbedder())
+    smaller = s.model_copy(update={"chunk_size": 120})
+    report = build_index(smaller, embedder=FakeEmbedder())
+    assert (report.changed, report.added, report.removed) == (2, 0, 0)
+    assert report.chunks > first.chunks
+    assert build_index(smaller, embedder=FakeEmbedder()).changed == 0
+    rag = build_rag(smaller, embedder=FakeEmbedder())
+    hits = rag.search("уран", top_k=50).passages
+    assert len(hits) == report.chunks  # the old cut is gone, not shown beside the new one
+    assert all(p.end - p.start <= 120 for p in hits)
+
+
+def test_search__the_first_passages_do_not_depend_on_how_many_are_asked_for(
+    fake_index: Settings,
+) -> None:
+    rag = build_rag(fake_index, embedder=FakeEmbedder())
+    for q in ("Что Папава сказал про уран?", "Кто представлял Японию?", "литий кобальт"):
+        few = [p.chunk_id for p in rag.search(q, top_k=5).passages]
+        assert few == [p.chunk_id for p in rag.search(q, top_k=40).passages][:5]
