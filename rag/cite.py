@@ -35,6 +35,9 @@ _SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
 _ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
 _ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
 SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must contain
+RELEVANCE_W = 0.5  # weight of the question's words in a span when choosing among supporting ones
+TOPICAL_GAP = 0.2  # a passage/sentence must hold this much more of the question to be preferred
+TOPICAL_MIN = 0.5  # ... and at least this share of the question's content words
 
 _STOP = set(
     """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
@@ -174,6 +177,11 @@ class _Checker:
     def numbers_ok(self, claim: str) -> bool:
         return _numbers(claim) <= self.known_numbers
 
+    def relevance(self, span: str) -> float:
+        """Share of the question's content words found in `span` (0 across languages)."""
+        asked = _stems(self.question)
+        return len(asked & _prefixes(span)) / len(asked) if asked else 0.0
+
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
         if self.language == "en" and detect_language(span) == "ru":
@@ -191,27 +199,45 @@ class _Checker:
         return hits / total if total else 0.0
 
 
-def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, int, int]:
-    """(score, start, end) of the shortest window of 1-2 passage sentences scoring highest; offsets
-    are into `passage.text`. With nothing to go on it returns the whole passage."""
+def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, int, int, float]:
+    """(support, start, end, relevance) of the window of 1-2 passage sentences that best supports
+    the claim; offsets are into `passage.text`. Among windows that support it equally, the one
+    sharing more words with the question wins ("Это сказал Шамсуддинов": the sentence with the
+    name *and* the quoted words, not any sentence with the name), then the shorter. With nothing
+    to go on it returns the whole passage."""
     spans = sentence_spans(passage.text) or [(0, len(passage.text))]
-    best = (-1.0, 0, len(passage.text))
+    best = (-1.0, 0, len(passage.text), 0.0)
     for i in range(len(spans)):
         for j in (i, i + 1):
             if j >= len(spans):
                 continue
             a, b = spans[i][0], spans[j][1]
             s = checker.score(claim, passage.text[a:b])
-            if s > best[0] + 1e-9 or (abs(s - best[0]) < 1e-9 and b - a < best[2] - best[1]):
-                best = (s, a, b)
+            r = checker.relevance(passage.text[a:b])
+            gain = s + RELEVANCE_W * r - (best[0] + RELEVANCE_W * best[3])
+            if gain > 1e-9 or (gain > -1e-9 and b - a < best[2] - best[1]):
+                best = (s, a, b, r)
     if best[0] <= 0:
-        return 0.0, 0, len(passage.text)
+        return 0.0, 0, len(passage.text), 0.0
+    return best
+
+
+Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
+
+
+def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:
+    """(relevance, start, end) of the passage sentence sharing most words with the question."""
+    best = (0.0, 0, 0)
+    for a, b in sentence_spans(passage.text):
+        r = checker.relevance(passage.text[a:b])
+        if r > best[0] + 1e-9:
+            best = (r, a, b)
     return best
 
 
 def _choose(
     checker: _Checker, claim: Claim, passages: Sequence[Passage]
-) -> tuple[list[int], dict[int, tuple[float, int, int]], bool]:
+) -> tuple[list[int], dict[int, Span], bool]:
     """(passage numbers that support the claim, every candidate's best span, whether repaired)."""
     cands = {
         i + 1: best_span(checker, claim.text, p)
@@ -234,6 +260,18 @@ def _choose(
     else:
         keep = [n for n in valid if cands[n][0] >= SUPPORT_MIN]
         if keep:
+            # Of the passages that support the claim, the one that also holds the question's
+            # words is the source: "Это сказал Шамсуддинов" is supported wherever he is named,
+            # but sourced where he says it.
+            topical = {
+                n: _topical(checker, passages[n - 1])[0]
+                for n in cands
+                if cands[n][0] >= SUPPORT_MIN
+            }
+            mine = max(keep, key=lambda n: topical[n])
+            alt = max(topical, key=lambda n: topical[n])
+            if topical[alt] > topical[mine] + TOPICAL_GAP:
+                return [alt], cands, True
             return keep, cands, False
         floor = SUPPORT_MIN
     top = [n for n in sorted(cands, key=lambda n: -cands[n][0]) if cands[n][0] >= floor]
@@ -262,12 +300,20 @@ def cite(
         ns: list[int] = []
         for n in chosen:
             p = passages[n - 1]
-            _, a, b = scored[n]
-            key = (p.doc_id, p.start + a, p.start + b)
-            if key not in keys:
-                keys[key] = Citation(len(keys) + 1, p.doc_id, key[1], key[2], p.text[a:b])
-            if keys[key].n not in ns:
-                ns.append(keys[key].n)
+            _, a, b, rel = scored[n]
+            spans = [(a, b)]
+            if lang == "ru":
+                # the claim's support is far from what the question asks about (a name in one
+                # sentence, the quoted words three sentences on): cite the question's sentence too
+                r, ta, tb = _topical(checker, p)
+                if r >= TOPICAL_MIN and r > rel + TOPICAL_GAP and (tb <= a or ta >= b):
+                    spans.append((ta, tb))
+            for sa, sb in spans:
+                key = (p.doc_id, p.start + sa, p.start + sb)
+                if key not in keys:
+                    keys[key] = Citation(len(keys) + 1, p.doc_id, key[1], key[2], p.text[sa:sb])
+                if keys[key].n not in ns:
+                    ns.append(keys[key].n)
         support.append(max(scored[n][0] for n in chosen))
         body = claim.text.rstrip()
         end = re.search(r"[.!?…]+$", body)

@@ -98,7 +98,7 @@ _REFUSAL_TEXT = re.compile(
     r"нет (ответа|информации|данных|сведений)|не (могу|удалось) (ответить|найти)|"
     r"(article|text|sources?|passages?|context)\s+(does|do)\s*(not|n't)\s+"
     r"(say|mention|contain|state|specify|provide|include)|"
-    r"no (information|answer|mention)|(cannot|can't|could not) (answer|find))",
+    r"no (information|answer|mention)|no_answer|(cannot|can't|could not) (answer|find))",
     re.I,
 )
 

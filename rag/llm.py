@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import LLMError, ModelError
+from rag.prompts import NO_ANSWER
 from rag.settings import Settings
 
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -91,7 +92,14 @@ def assemble_model(
 class LocalLLM:
     """A GGUF chat model run in-process by llama.cpp. Not re-entrant: one call at a time."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int = 2) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        refusal_bias: float = 0.0,
+    ) -> None:
         if not model_path.is_file():
             raise ModelError(f"model file not found: {model_path}")
         try:
@@ -105,6 +113,10 @@ class LocalLLM:
         # Free the model before interpreter shutdown: llama-cpp's __del__ at exit finds its
         # module globals gone and prints a TypeError traceback.
         atexit.register(self._llama.close)
+        # Taught to reply NO_ANSWER, the model starts a refusal with a token no real answer
+        # starts with, so one bias on it moves the answer/refuse balance (measured: README).
+        first = self._llama.tokenize(NO_ANSWER.encode(), add_bos=False)[0]
+        self._logit_bias = {first: refusal_bias} if refusal_bias else None
         self.name = MODEL_NAME if model_path.name == MODEL_FILE else f"{model_path.name} (local)"
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
@@ -114,6 +126,7 @@ class LocalLLM:
                 temperature=0.0,
                 max_tokens=max_tokens,
                 stream=True,
+                logit_bias=self._logit_bias,
             )
             for chunk in chunks:
                 delta = chunk["choices"][0]["delta"].get("content")
@@ -176,4 +189,9 @@ def load_llm(settings: Settings) -> LocalLLM | OpenAICompatLLM:
             settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key
         )
     path = settings.llm_model_path or assemble_model(settings.model_dir)
-    return LocalLLM(path, n_ctx=settings.llm_ctx, n_threads=settings.llm_threads)
+    return LocalLLM(
+        path,
+        n_ctx=settings.llm_ctx,
+        n_threads=settings.llm_threads,
+        refusal_bias=settings.refusal_bias,
+    )

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
     llm_ctx: int = Field(4096, ge=512, description="Context window of the local model, tokens.")
+    refusal_bias: float = Field(
+        1.0,
+        ge=-10,
+        le=10,
+        description="Logit added to the local model's refusal token: higher refuses more "
+        "(0: off; not applied to an OpenAI-compatible server).",
+    )
     max_tokens: int = Field(
         120, ge=16, le=4096, description="Most tokens generated per answer (answers are short)."
     )

@@ -228,3 +228,28 @@ def test_extractive__gives_nothing_when_no_sentence_is_close() -> None:
 def test_cite__unmarked_english_claim_with_no_cognates_cites_the_best_ranked_passage() -> None:
     r = cite("The format has deep roots.", P, question="What about the format?")
     assert r.text == "The format has deep roots [1]." and r.repaired == 1
+
+
+QUOTED = (
+    "Об этом мы спросили политолога Ивана Петрова. Он ответил быстро. Разговор был долгим. "
+    "Токио не может игнорировать растущую роль региона.\n"
+    "Петров напомнил, что погода в Токио была хорошей."
+)
+
+
+def test_cite__who_said_cites_where_the_words_are_said_too() -> None:
+    q = "Кто считает, что Токио не может игнорировать растущую роль региона?"
+    r = cite("Иван Петров [1].", _passages(QUOTED), question=q, language="ru")
+    quotes = [c.quote for c in r.citations]
+    assert quotes == [
+        "Об этом мы спросили политолога Ивана Петрова.",
+        "Токио не может игнорировать растущую роль региона.",
+    ]
+    assert r.text == "Иван Петров [1][2]."
+
+
+def test_cite__a_marker_moves_to_the_passage_that_also_holds_the_question() -> None:
+    q = "Кто считает, что Токио не может игнорировать растущую роль региона?"
+    r = cite("Это Петров [2].", _passages(QUOTED), question=q, language="ru")
+    assert r.repaired == 1 and r.citations[0].start == 0
+    assert any("игнорировать" in c.quote for c in r.citations)

@@ -38,17 +38,17 @@ GATE_SET = r"""
 
 # metric -> floor (at least) ; "broken_spans" is a ceiling (at most)
 FLOORS: dict[str, float] = {
-    # Measured on these ten with the final pipeline of 2026-11-24 (clean-clone CI run, 53 s):
-    # kw acc 0.286 (2/7), over-refusal 0.286, correct refusal 1.0, citation precision 0.667,
-    # cites evidence 0.6, language ok 1.0, recall@k 0.857, broken spans 0. Each floor is about one
-    # question under that, so one flaky answer passes and a real regression fails.
-    "keyword_acc": 0.14,
-    "over_refusal_max": 0.43,
+    # Measured on these ten with the pipeline of 2026-11-25 (make test, 50 s): kw acc 0.571 (4/7),
+    # over-refusal 0.0, correct refusal 1.0, citation precision 0.667, cites evidence 0.857,
+    # language ok 1.0, recall@k 1.0, broken spans 0. Each floor is about one question under
+    # that, so one flaky answer passes and a real regression fails.
+    "keyword_acc": 0.42,
+    "over_refusal_max": 0.15,
     "correct_refusal": 0.66,
-    "citation_precision": 0.40,
-    "cites_evidence": 0.40,
+    "citation_precision": 0.50,
+    "cites_evidence": 0.70,
     "language_ok": 0.90,
-    "recall_at_k": 0.70,
+    "recall_at_k": 0.85,
     "broken_spans_max": 0,
 }
 
