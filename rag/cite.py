@@ -17,7 +17,7 @@ by construction (passages carry exact offsets). Does not decide refusals (the pi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.language import (
@@ -35,9 +35,9 @@ _SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
 _ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
 _ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
 SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must contain
-RELEVANCE_W = 0.5  # weight of the question's words in a span when choosing among supporting ones
-TOPICAL_GAP = 0.2  # a passage/sentence must hold this much more of the question to be preferred
+TOPICAL_GAP = 0.2  # a passage must hold this much more of the question to be preferred
 TOPICAL_MIN = 0.5  # ... and at least this share of the question's content words
+PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share this much of it
 
 _STOP = set(
     """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
@@ -201,12 +201,12 @@ class _Checker:
 
 def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, int, int, float]:
     """(support, start, end, relevance) of the window of 1-2 passage sentences that best supports
-    the claim; offsets are into `passage.text`. Among windows that support it equally, the one
-    sharing more words with the question wins ("Это сказал Шамсуддинов": the sentence with the
-    name *and* the quoted words, not any sentence with the name), then the shorter. With nothing
-    to go on it returns the whole passage."""
+    the claim; offsets are into `passage.text`. A second sentence is taken only when it adds
+    support; among equally supporting windows the one sharing more words with the question wins
+    ("Это сказал Шамсуддинов": the sentence with the name *and* the quoted words, not any sentence
+    with the name), then the shorter. With nothing to go on it returns the whole passage."""
     spans = sentence_spans(passage.text) or [(0, len(passage.text))]
-    best = (-1.0, 0, len(passage.text), 0.0)
+    best: tuple[tuple[float, int, float, int], tuple[float, int, int, float]] | None = None
     for i in range(len(spans)):
         for j in (i, i + 1):
             if j >= len(spans):
@@ -214,12 +214,12 @@ def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, i
             a, b = spans[i][0], spans[j][1]
             s = checker.score(claim, passage.text[a:b])
             r = checker.relevance(passage.text[a:b])
-            gain = s + RELEVANCE_W * r - (best[0] + RELEVANCE_W * best[3])
-            if gain > 1e-9 or (gain > -1e-9 and b - a < best[2] - best[1]):
-                best = (s, a, b, r)
-    if best[0] <= 0:
+            key = (round(s, 6), i - j, round(r, 6), a - b)
+            if best is None or key > best[0]:
+                best = (key, (s, a, b, r))
+    if best is None or best[1][0] <= 0:
         return 0.0, 0, len(passage.text), 0.0
-    return best
+    return best[1]
 
 
 Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
@@ -303,10 +303,10 @@ def cite(
             _, a, b, rel = scored[n]
             spans = [(a, b)]
             if lang == "ru":
-                # the claim's support is far from what the question asks about (a name in one
-                # sentence, the quoted words three sentences on): cite the question's sentence too
+                # the claim's support shares no word with the question (a name in one sentence,
+                # the quoted words three sentences on): cite the question's sentence too
                 r, ta, tb = _topical(checker, p)
-                if r >= TOPICAL_MIN and r > rel + TOPICAL_GAP and (tb <= a or ta >= b):
+                if r >= TOPICAL_MIN and rel == 0 and (tb <= a or ta >= b):
                     spans.append((ta, tb))
             for sa, sb in spans:
                 key = (p.doc_id, p.start + sa, p.start + sb)
@@ -330,23 +330,41 @@ def cite(
     )
 
 
-def extractive(question: str, passages: Sequence[Passage], *, min_share: float = 0.5) -> CiteResult:
-    """The passage sentence sharing most of the question's content words, quoted with its
-    citation, when it shares at least `min_share` of them; else an empty result."""
-    asked = _stems(question)
+def _best_sentence(
+    question: str, passages: Sequence[Passage], keep: Callable[[str], bool], min_share: float
+) -> CiteResult:
+    """The passage sentence sharing most of the question's content words among those `keep`
+    accepts, quoted with its citation, when it shares at least `min_share` of them; else empty."""
+    checker = _Checker(question, detect_language(question), frozenset(), frozenset())
     best: tuple[float, Passage | None, int, int] = (0.0, None, 0, 0)
     for p in passages:
         if looks_like_injection(p.text):
             continue
         for a, b in sentence_spans(p.text):
-            share = len(asked & _prefixes(p.text[a:b])) / len(asked) if asked else 0.0
-            if share > best[0]:
+            share = checker.relevance(p.text[a:b])
+            if share > best[0] and keep(p.text[a:b]):
                 best = (share, p, a, b)
     share, found, a, b = best
     if found is None or share < min_share:
         return CiteResult(text="", citations=())
-    p = found
-    quote = p.text[a:b]
-    body = quote.rstrip(".!?… ")
-    cit = Citation(1, p.doc_id, p.start + a, p.start + b, quote)
-    return CiteResult(text=f"{body} [1].", citations=(cit,), sentences=1, support=(share,))
+    quote = found.text[a:b]
+    cit = Citation(1, found.doc_id, found.start + a, found.start + b, quote)
+    return CiteResult(
+        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(share,)
+    )
+
+
+def extractive(question: str, passages: Sequence[Passage], *, min_share: float = 0.5) -> CiteResult:
+    """The passage sentence closest to the question (see `_best_sentence`)."""
+    return _best_sentence(question, passages, lambda _: True, min_share)
+
+
+def premise_correction(
+    question: str, passages: Sequence[Passage], *, min_share: float = PREMISE_SHARE
+) -> CiteResult:
+    """The passage sentence closest to the question among those that negate what it asserts
+    ("Почему Япония требует лояльности?" -> "Япония не требует политической лояльности..."): lets
+    a refusal say what the article says instead, as a corrected premise must."""
+    return _best_sentence(
+        question, passages, lambda sentence: contradicts_premise(sentence, question), min_share
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
-from rag.cite import cite, extractive, split_claims, strip_markers
+from rag.cite import cite, extractive, premise_correction, split_claims, strip_markers
 from rag.errors import InvalidInputError
 from rag.language import (
     contradicts_premise,
@@ -89,6 +89,12 @@ def finish(
     """Classify the reply and check its citations (passages and timings: the caller's)."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
+        # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
+        # лояльности": a false premise, which the answer must correct, with its source
+        corrected = premise_correction(question, shown)
+        if corrected.citations:
+            text = f"{PREMISE[language]} {corrected.text}"
+            return Answer(text, True, language, corrected.citations, raw=raw)
         return Answer(REFUSAL[language], True, language, raw=raw)
     checked = cite(body if body is not None else raw, shown, question=query, language=language)
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:

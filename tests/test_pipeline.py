@@ -118,6 +118,18 @@ def test_answer__false_premise_is_refused_and_cites_the_correction() -> None:
     assert "лояльности" in a.citations[0].quote
 
 
+def test_answer__refusal_of_a_false_premise_says_what_the_article_says() -> None:
+    a, _ = _ask("Почему Япония требует от стран политической лояльности?", "NO_ANSWER")
+    assert a.refused and a.text.startswith(PREMISE_RU)
+    assert a.citations[0].quote == DOC.split("\n")[1]
+    assert a.text == f"{PREMISE_RU} {DOC.split(chr(10))[1].rstrip('.')} [1]."
+
+
+def test_answer__refusal_without_a_contradicting_passage_stays_a_refusal() -> None:
+    a, _ = _ask("Какую сумму Япония пообещала странам?", "NO_ANSWER")
+    assert a.refused and a.text == REFUSAL_RU and a.citations == ()
+
+
 def test_answer__explicit_premise_opening_is_refused_with_citation() -> None:
     reply = "That is not so. Japan does not demand political loyalty [1]."
     a, _ = _ask("Why does Japan demand political loyalty?", reply)
