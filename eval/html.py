@@ -110,10 +110,13 @@ def _histogram(title: str, values_s: Sequence[float], p50: float | None, p95: fl
     for k, (name, p, color) in enumerate((("p50", p50, "#3a9a5b"), ("p95", p95, "#b8453a"))):
         if p is not None:
             x = left + plot_w * (p / 1000 - lo) / (hi - lo)
+            # the label sits left of a line in the right half, so the plot's edge never cuts it
+            tx, anchor = (x - 3, "end") if x > left + plot_w / 2 else (x + 3, "start")
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" '
-                         f'stroke="{color}" stroke-width="2"/><text x="{x + 3:.1f}" '
-                         f'y="{top + 10 + 14 * k}" font-size="11" fill="{color}">'
-                         f"{name} {label(p / 1000)}</text>")  # fmt: skip
+                         f'stroke="{color}" stroke-width="2"/><text x="{tx:.1f}" '
+                         f'y="{top + 10 + 14 * k}" font-size="11" fill="{color}" '
+                         f'text-anchor="{anchor}" stroke="white" stroke-width="3" '
+                         f'paint-order="stroke">{name} {label(p / 1000)}</text>')  # fmt: skip
     parts.append(f'<text x="{left}" y="{h - 6}" font-size="11">{len(values_s)} answers, '
                  f"max count {peak} per bin</text>")  # fmt: skip
     return "".join(parts) + "</svg>"

@@ -227,8 +227,8 @@ def run_eval_cli(
 
 
 def describe_settings(settings: Settings, target: Target) -> dict[str, Any]:
-    keys = ("embed_model", "chunk_size", "chunk_min", "top_k", "retrieval_mode", "lexical_weight",
-            "llm_url", "llm_model", "max_tokens")  # fmt: skip
+    keys = ("embed_model", "chunk_size", "chunk_min", "context_chars", "top_k", "retrieval_mode",
+            "lexical_weight", "llm_url", "llm_model", "max_tokens", "refusal_bias")  # fmt: skip
     out: dict[str, Any] = {k: getattr(settings, k, None) for k in keys}
     rag = getattr(target, "rag", None)
     if rag is not None:

@@ -235,3 +235,29 @@ def test_page__shows_an_error_that_arrives_mid_answer(page: Any) -> None:
     assert answer.get_by_test_id("answer-text").inner_text().strip() == "Саммит"
     assert "streaming" not in (answer.get_attribute("class") or "")
     assert page.get_by_test_id("send").is_enabled()
+
+
+def test_eval_report__opens_and_shows_each_failure_side_by_side(
+    browser: Any, tmp_path: Path
+) -> None:
+    from test_eval_report import GOOD, write
+
+    report = write(tmp_path, "run", GOOD) / "report.html"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(report.as_uri())
+        card = page.locator("div.fail#w1")
+        card.wait_for()
+        question, answer = card.locator("div.side").all()
+        q_box, a_box = question.bounding_box(), answer.bounding_box()
+        assert q_box is not None and a_box is not None
+        assert abs(q_box["y"] - a_box["y"]) < 5 and a_box["x"] >= q_box["x"] + q_box["width"] - 1
+        assert "Асо говорил о технологиях." in question.inner_text()  # evidence beside the answer
+        assert "missing keywords: aso" in answer.inner_text()
+        assert page.locator("svg").count() == 3
+        assert all(box is not None and box["width"] > 100
+                   for box in (s.bounding_box() for s in page.locator("svg").all()))  # fmt: skip
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "eval-report.png"), full_page=True)
+    finally:
+        page.close()
