@@ -10,6 +10,11 @@ names, numbers and loan words only, so for them a marker is trusted unless numbe
 
 Repairs: a marker pointing at an unsupporting passage moves to the passage that supports the claim
 best; markers pointing at no passage are dropped; a sentence with no supporting passage is dropped.
+Among passages that support a claim, the one that also holds the question's words is cited ("Это
+сказал Шамсуддинов" is supported wherever he is named, sourced where he says it); when the name and
+the quoted words are sentences apart, both sentences are cited. `premise_correction` and
+`extractive` quote the passage sentence closest to the question, for the pipeline's refusals and
+fallbacks.
 Citations are renumbered 1..n in order of appearance; `quote == document_text[start:end]` holds
 by construction (passages carry exact offsets). Does not decide refusals (the pipeline does).
 """
@@ -199,14 +204,17 @@ class _Checker:
         return hits / total if total else 0.0
 
 
-def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, int, int, float]:
+Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
+
+
+def best_span(checker: _Checker, claim: str, passage: Passage) -> Span:
     """(support, start, end, relevance) of the window of 1-2 passage sentences that best supports
     the claim; offsets are into `passage.text`. A second sentence is taken only when it adds
     support; among equally supporting windows the one sharing more words with the question wins
     ("Это сказал Шамсуддинов": the sentence with the name *and* the quoted words, not any sentence
     with the name), then the shorter. With nothing to go on it returns the whole passage."""
     spans = sentence_spans(passage.text) or [(0, len(passage.text))]
-    best: tuple[tuple[float, int, float, int], tuple[float, int, int, float]] | None = None
+    best: tuple[tuple[float, int, float, int], Span] | None = None
     for i in range(len(spans)):
         for j in (i, i + 1):
             if j >= len(spans):
@@ -220,9 +228,6 @@ def best_span(checker: _Checker, claim: str, passage: Passage) -> tuple[float, i
     if best is None or best[1][0] <= 0:
         return 0.0, 0, len(passage.text), 0.0
     return best[1]
-
-
-Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
 
 
 def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import cite, parse_markers, sentence_spans, split_claims, strip_markers
+from rag.cite import (
+    cite,
+    parse_markers,
+    premise_correction,
+    sentence_spans,
+    split_claims,
+    strip_markers,
+)
 from rag.cite import extractive as cite_extractive
 from rag.types import Passage
 
@@ -253,3 +260,17 @@ def test_cite__a_marker_moves_to_the_passage_that_also_holds_the_question() -> N
     r = cite("Это Петров [2].", _passages(QUOTED), question=q, language="ru")
     assert r.repaired == 1 and r.citations[0].start == 0
     assert any("игнорировать" in c.quote for c in r.citations)
+
+
+def test_premise_correction__quotes_the_sentence_that_negates_the_question() -> None:
+    said = "Япония не требует политической лояльности от региона."
+    doc = f"Саммит прошёл в Токио. {said}"
+    r = premise_correction("Почему Япония требует политической лояльности?", _passages(doc))
+    assert [c.quote for c in r.citations] == [said]
+    assert r.text == f"{said.rstrip('.')} [1]."
+
+
+def test_premise_correction__nothing_when_no_sentence_negates_the_premise() -> None:
+    doc = "Саммит прошёл в Токио. Япония предлагает технологии."
+    assert premise_correction("Почему Япония требует лояльности?", _passages(doc)).citations == ()
+    assert premise_correction("Why is the sky green?", _passages(DOC)).citations == ()
