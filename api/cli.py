@@ -32,7 +32,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from rag.wiring import build_rag
 
-    rag = build_rag(_settings(args), load_llm=False)
+    rag = build_rag(_settings(args))
     result = rag.search(args.query, top_k=args.top_k)
     if args.json:
         print(json.dumps({"passages": [p.to_dict() for p in result.passages]}, ensure_ascii=False))

@@ -32,7 +32,7 @@ from eval.metrics import (
 )
 from eval.tables import ANSWER_COLUMNS, RETRIEVAL_COLUMNS, grouped_rows, text_table
 from eval.targets import InProcess, Remote, Target
-from rag.errors import ConfigError, EvalDataError, IndexMissingError
+from rag.errors import ConfigError, EvalDataError
 from rag.settings import Settings
 from rag.types import Answer, Passage
 
@@ -154,17 +154,15 @@ def build_target(settings: Settings, args: argparse.Namespace) -> Target:
         return Remote(args.url)
     if args.config not in ("default", "baseline"):
         raise ConfigError(f"unknown --config {args.config!r}: use 'default' or 'baseline'")
-    from rag.wiring import build_rag
+    from rag.wiring import build_rag, ensure_index, load_embedder
 
-    try:
-        rag = build_rag(settings)
-    except IndexMissingError:
-        # `make eval` on a fresh clone: index the corpus first, as `make run` does
-        from index.build import build_index
-
-        print("no index yet: indexing the corpus first", file=sys.stderr)
-        build_index(settings, progress=True)
-        rag = build_rag(settings)
+    # `make eval` on a fresh clone: index the corpus first, as `make run` does; the embedder is
+    # loaded once for both
+    embedder = load_embedder(settings)
+    built = ensure_index(settings, embedder=embedder)
+    if built is not None:
+        print(f"no index yet: indexed the corpus first ({built.summary()})", file=sys.stderr)
+    rag = build_rag(settings, embedder=embedder)
     if args.config == "baseline":
         from eval.baseline import Baseline
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
@@ -23,8 +24,8 @@ class Document:
     doc_id: str
     text: str
 
-    @property
-    def sha256(self) -> str:
+    @cached_property
+    def sha256(self) -> str:  # asked for several times per build: hashed once
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 

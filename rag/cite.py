@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rag.language import (
     contradicts_premise,
@@ -167,6 +168,11 @@ def _skeletons(text: str) -> set[str]:
     return {skeleton(w)[:4] for w in _words(text) if not w[0].isdigit() and len(w) > 3}
 
 
+def _relevance(asked: set[str], span: str) -> float:
+    """Share of the question's content words (`asked`) found in `span` (0 across languages)."""
+    return len(asked & _prefixes(span)) / len(asked) if asked else 0.0
+
+
 def _derived(numbers: frozenset[str]) -> set[str]:
     ints = [int(n) for n in numbers if n.isdigit() and len(n) < 6]
     return {str(abs(a - b)) for a in ints for b in ints if a != b}
@@ -182,10 +188,12 @@ class _Checker:
     def numbers_ok(self, claim: str) -> bool:
         return _numbers(claim) <= self.known_numbers
 
+    @cached_property
+    def asked(self) -> set[str]:
+        return _stems(self.question)
+
     def relevance(self, span: str) -> float:
-        """Share of the question's content words found in `span` (0 across languages)."""
-        asked = _stems(self.question)
-        return len(asked & _prefixes(span)) / len(asked) if asked else 0.0
+        return _relevance(self.asked, span)
 
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
@@ -193,7 +201,7 @@ class _Checker:
             want, have = _skeletons(claim) - _skeletons(self.question), _skeletons(span)
             want = want or _skeletons(claim)
         else:
-            want, have = _stems(claim) - _stems(self.question), _prefixes(span)
+            want, have = _stems(claim) - self.asked, _prefixes(span)
             if not want and not contradicts_premise(claim, self.question):
                 return 0.0  # it only restates the question: no answer to support
             want = want or _stems(claim)
@@ -241,9 +249,13 @@ def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:
 
 
 def _choose(
-    checker: _Checker, claim: Claim, passages: Sequence[Passage]
+    checker: _Checker,
+    claim: Claim,
+    passages: Sequence[Passage],
+    topical: Sequence[tuple[float, int, int]],
 ) -> tuple[list[int], dict[int, Span], bool]:
-    """(passage numbers that support the claim, every candidate's best span, whether repaired)."""
+    """(passage numbers that support the claim, every candidate's best span, whether repaired);
+    `topical[i]` is `_topical` of passages[i]."""
     cands = {
         i + 1: best_span(checker, claim.text, p)
         for i, p in enumerate(passages)
@@ -268,14 +280,10 @@ def _choose(
             # Of the passages that support the claim, the one that also holds the question's
             # words is the source: "Это сказал Шамсуддинов" is supported wherever he is named,
             # but sourced where he says it.
-            topical = {
-                n: _topical(checker, passages[n - 1])[0]
-                for n in cands
-                if cands[n][0] >= SUPPORT_MIN
-            }
-            mine = max(keep, key=lambda n: topical[n])
-            alt = max(topical, key=lambda n: topical[n])
-            if topical[alt] > topical[mine] + TOPICAL_GAP:
+            on_topic = {n: topical[n - 1][0] for n in cands if cands[n][0] >= SUPPORT_MIN}
+            mine = max(keep, key=lambda n: on_topic[n])
+            alt = max(on_topic, key=lambda n: on_topic[n])
+            if on_topic[alt] > on_topic[mine] + TOPICAL_GAP:
                 return [alt], cands, True
             return keep, cands, False
         floor = SUPPORT_MIN
@@ -296,8 +304,9 @@ def cite(
     support: list[float] = []
     repaired = 0
     claims = split_claims(raw)
+    topical = [_topical(checker, p) for p in passages]  # per passage, not per claim
     for claim in claims:
-        chosen, scored, fixed = _choose(checker, claim, passages)
+        chosen, scored, fixed = _choose(checker, claim, passages, topical)
         if not chosen:
             dropped.append(claim.text)
             continue
@@ -310,7 +319,7 @@ def cite(
             if lang == "ru":
                 # the claim's support shares no word with the question (a name in one sentence,
                 # the quoted words three sentences on): cite the question's sentence too
-                r, ta, tb = _topical(checker, p)
+                r, ta, tb = topical[n - 1]
                 if r >= TOPICAL_MIN and rel == 0 and (tb <= a or ta >= b):
                     spans.append((ta, tb))
             for sa, sb in spans:
@@ -340,13 +349,13 @@ def _best_sentence(
 ) -> CiteResult:
     """The passage sentence sharing most of the question's content words among those `keep`
     accepts, quoted with its citation, when it shares at least `min_share` of them; else empty."""
-    checker = _Checker(question, detect_language(question), frozenset(), frozenset())
+    asked = _stems(question)
     best: tuple[float, Passage | None, int, int] = (0.0, None, 0, 0)
     for p in passages:
         if looks_like_injection(p.text):
             continue
         for a, b in sentence_spans(p.text):
-            share = checker.relevance(p.text[a:b])
+            share = _relevance(asked, p.text[a:b])
             if share > best[0] and keep(p.text[a:b]):
                 best = (share, p, a, b)
     share, found, a, b = best

@@ -5,8 +5,8 @@ declined before any model runs; a follow-up is condensed by prepending the previ
 (no LLM call); the LLM sees the best `LLM_PASSAGES` passages; its reply is a refusal, a corrected
 premise, or an answer whose sentences `rag.cite` checks; an answer with no supported sentence left
 becomes an extractive quote (Russian) or a refusal; a refusal whose passages negate the question's
-premise becomes that correction, cited. `answer_stream` yields the raw tokens as generated, then the checked Answer.
-Does not retrieve or generate itself: the retriever and the LLM are passed in.
+premise becomes that correction, cited. `answer_stream` yields the raw tokens as generated, then
+the checked Answer. Does not retrieve or generate itself: the retriever and the LLM are passed in.
 """
 
 from __future__ import annotations

@@ -143,14 +143,10 @@ def build_rag(
     *,
     embedder: Embedder | None = None,
     llm: LLM | None = None,
-    load_llm: bool = True,
 ) -> Rag:
     """Open the existing index (raises IndexMissingError if there is none) and wire the parts.
-
-    With `load_llm=False` the LLM is still loaded lazily on the first `ask`; nothing heavy is done
-    here beyond loading the embedder and the lexical index.
-    """
-    del load_llm  # the LLM is always lazy; the flag documents intent at call sites
+    Nothing heavy is done here beyond loading the embedder and the lexical index: the LLM is
+    loaded on the first `ask`."""
     emb = embedder or load_embedder(settings)
     store = Store.open(settings, embedding_name=emb.name)
     return Rag(settings, store=store, embedder=emb, llm=llm)
