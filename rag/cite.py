@@ -14,7 +14,8 @@ Among passages that support a claim, the one that also holds the question's word
 сказал Шамсуддинов" is supported wherever he is named, sourced where he says it); when the name and
 the quoted words are sentences apart, both sentences are cited. `premise_correction` and
 `extractive` quote the passage sentence closest to the question, for the pipeline's refusals and
-fallbacks.
+fallbacks. A sentence that only restates the question is supported by nothing (`restates`);
+`truncated_copy` tells the pipeline when a sentence is a shortened copy of its source.
 Citations are renumbered 1..n in order of appearance; `quote == document_text[start:end]` holds
 by construction (passages carry exact offsets). Does not decide refusals (the pipeline does).
 """
@@ -44,6 +45,12 @@ SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must con
 TOPICAL_GAP = 0.2  # a passage must hold this much more of the question to be preferred
 TOPICAL_MIN = 0.5  # ... and at least this share of the question's content words
 PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share this much of it
+EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
+CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
+ECHO_SHARE = 0.5  # see `_Checker.restates`
+COPY_MIN = 6  # see `truncated_copy`
+COPY_SHARE = 0.8
+COPY_DROPPED = 4
 
 _STOP = set(
     """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
@@ -192,6 +199,23 @@ class _Checker:
     def asked(self) -> set[str]:
         return _stems(self.question)
 
+    def restates(self, claim: str) -> bool:
+        """The claim adds no content word or number to the question ("Эксперты подчёркивают, что
+        японский подход деполитизирован" for "Какие эксперты подчёркивают, что ..."): it answers
+        nothing, whatever it cites. In English it must also repeat ECHO_SHARE of the question: a
+        short claim made of question words may pick one of the options the question names
+        ("Japan" for "which side called it off"), and an English answer has no extractive
+        fallback to take its place (a Russian one does). A claim negating the question's premise
+        corrects it."""
+        said = _stems(claim)
+        share = ECHO_SHARE if self.language == "en" else 0.0
+        return (
+            said <= self.asked
+            and len(said) >= share * len(self.asked)
+            and _numbers(claim) <= _numbers(self.question)
+            and not contradicts_premise(claim, self.question)
+        )
+
     def relevance(self, span: str) -> float:
         return _relevance(self.asked, span)
 
@@ -202,9 +226,7 @@ class _Checker:
             want = want or _skeletons(claim)
         else:
             want, have = _stems(claim) - self.asked, _prefixes(span)
-            if not want and not contradicts_premise(claim, self.question):
-                return 0.0  # it only restates the question: no answer to support
-            want = want or _stems(claim)
+            want = want or _stems(claim)  # a corrected premise may reuse only question words
         # A derived number (a difference) is in no span: it is checked by numbers_ok only.
         nums = _numbers(claim) & self.literal_numbers
         hits = len(want & have) + 2 * len(nums & _numbers(span))
@@ -261,7 +283,7 @@ def _choose(
         for i, p in enumerate(passages)
         if not looks_like_injection(p.text)  # a planted instruction supports nothing
     }
-    if not checker.numbers_ok(claim.text):
+    if not checker.numbers_ok(claim.text) or checker.restates(claim.text):
         return [], cands, False
     valid = [n for n in claim.markers if n in cands]
     best = max((c[0] for c in cands.values()), default=0.0)
@@ -368,9 +390,38 @@ def _best_sentence(
     )
 
 
-def extractive(question: str, passages: Sequence[Passage], *, min_share: float = 0.5) -> CiteResult:
-    """The passage sentence closest to the question (see `_best_sentence`)."""
-    return _best_sentence(question, passages, lambda _: True, min_share)
+def extractive(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    cited: Sequence[int] = (),
+    min_share: float = EXTRACT_SHARE,
+    cited_share: float = CITED_SHARE,
+) -> CiteResult:
+    """The passage sentence closest to the question (see `_best_sentence`). In a passage the
+    model cited (`cited`: 1-based numbers) a sentence needs only `cited_share` of the question's
+    words: the marker is evidence of its own that the answer is there, even when the sentence
+    the model wrote around it was dropped."""
+    found = [
+        _best_sentence(question, [passages[n - 1]], lambda _: True, cited_share)
+        for n in dict.fromkeys(cited)
+        if 0 < n <= len(passages)
+    ]
+    found.append(_best_sentence(question, passages, lambda _: True, min_share))
+    return max(found, key=lambda r: r.support[0] if r.support else -1.0)
+
+
+def truncated_copy(claim: str, quote: str) -> bool:
+    """True when the claim is a long copy of `quote` cut short: at least COPY_MIN content words,
+    COPY_SHARE of them from the quote, which has COPY_DROPPED content words more ("Астана
+    позиционирует себя как точку входа для японского капитала" of a sentence that goes on to
+    «безопасный терминал»). A short answer ("Саммит прошёл в Токио") is brief on purpose, and a
+    copy that leaves out only a name of two or three words is kept as written."""
+    said = _stems(claim)
+    if len(said) < COPY_MIN:
+        return False
+    copied = len(said & _prefixes(quote)) / len(said)
+    return copied >= COPY_SHARE and len(_stems(quote) - _prefixes(claim)) >= COPY_DROPPED
 
 
 def premise_correction(

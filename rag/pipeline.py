@@ -4,9 +4,11 @@ Decisions made here, each measured on dev.jsonl (see the answers note): injectio
 declined before any model runs; a follow-up is condensed by prepending the previous user question
 (no LLM call); the LLM sees the best `LLM_PASSAGES` passages; its reply is a refusal, a corrected
 premise, or an answer whose sentences `rag.cite` checks; an answer with no supported sentence left
-becomes an extractive quote (Russian) or a refusal; a refusal whose passages negate the question's
-premise becomes that correction, cited. `answer_stream` yields the raw tokens as generated, then
-the checked Answer. Does not retrieve or generate itself: the retriever and the LLM are passed in.
+becomes an extractive quote (Russian; see `rag.cite.extractive`) or a refusal; short and
+truncated Russian sentences are shown as the sentence they cite; a refusal whose passages negate
+the question's premise becomes that correction, cited. `answer_stream` yields the raw tokens as
+generated, then the checked Answer. Does not retrieve or generate itself: the retriever and the
+LLM are passed in.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
-from rag.cite import cite, extractive, premise_correction, split_claims, strip_markers
+from rag.cite import (
+    cite,
+    extractive,
+    parse_markers,
+    premise_correction,
+    split_claims,
+    strip_markers,
+    truncated_copy,
+)
 from rag.errors import InvalidInputError
 from rag.language import (
     contradicts_premise,
@@ -43,20 +53,27 @@ MAX_QUESTION_CHARS = 2000
 # closest to the question (True) or refuse (False). Measured: see the answers note.
 EXTRACTIVE_FALLBACK = True
 # A Russian answer sentence of at most this many words ("В Астане [1].") is replaced by the sentence
-# it cites, which carries the context the short answer drops; 0 turns it off.
+# it cites, which carries the context the short answer drops; 0 turns it off. So is a sentence
+# that copies part of its source and drops the rest (`rag.cite.truncated_copy`).
 EXPAND_WORDS = 3
 
 
-def expand_short(text: str, citations: Sequence[Citation]) -> str:
-    """Replace each answer sentence of at most EXPAND_WORDS words by the sentence it cites."""
-    out = []
+def expand(text: str, citations: Sequence[Citation]) -> str:
+    """Replace each short or truncated-copy answer sentence by the sentence it cites (once: two
+    sentences expanding to the same quote become one, with both sentences' markers)."""
+    out: list[tuple[str, list[int], str]] = []  # (body, markers, end)
     for claim in split_claims(text):
-        marks = "".join(f"[{n}]" for n in claim.markers)
         body, end = claim.text.rstrip(".!?… "), claim.text[len(claim.text.rstrip(".!?… ")) :]
-        if claim.markers and len(claim.text.split()) <= EXPAND_WORDS:
-            body, end = citations[claim.markers[0] - 1].quote.rstrip(".!?… "), "."
-        out.append(f"{body} {marks}{end or '.'}")
-    return " ".join(out)
+        marks = list(claim.markers)
+        if marks:
+            quote = citations[marks[0] - 1].quote
+            if len(claim.text.split()) <= EXPAND_WORDS or truncated_copy(claim.text, quote):
+                body, end = quote.rstrip(".!?… "), "."
+        if out and out[-1][0] == body:
+            out[-1][1].extend(n for n in marks if n not in out[-1][1])
+            continue
+        out.append((body, marks, end or "."))
+    return " ".join(f"{b} {''.join(f'[{n}]' for n in ms)}{e}" for b, ms, e in out)
 
 
 def condense(question: str, history: Sequence[Turn]) -> tuple[str, str]:
@@ -99,15 +116,15 @@ def finish(
         return Answer(REFUSAL[language], True, language, raw=raw)
     checked = cite(body if body is not None else raw, shown, question=query, language=language)
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
-        checked = extractive(question, shown)
+        checked = extractive(question, shown, cited=parse_markers(raw))
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     if body is not None or contradicts_premise(checked.text, question):
         text = f"{PREMISE[language]} {checked.text}"
         return Answer(text, True, language, checked.citations, raw=raw)
     text = checked.text
-    if EXPAND_WORDS and language == "ru":
-        text = expand_short(text, checked.citations)
+    if language == "ru":
+        text = expand(text, checked.citations)
     return Answer(text, False, language, checked.citations, raw=raw)
 
 

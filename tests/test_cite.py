@@ -11,6 +11,7 @@ from rag.cite import (
     sentence_spans,
     split_claims,
     strip_markers,
+    truncated_copy,
 )
 from rag.cite import extractive as cite_extractive
 from rag.types import Passage
@@ -216,6 +217,18 @@ def test_cite__sentence_that_only_restates_the_question_is_dropped() -> None:
     assert not r.citations
 
 
+def test_cite__english_sentence_that_only_restates_the_question_is_dropped() -> None:
+    q = "Why does the article say that Japan demands political loyalty?"
+    r = cite("The article says that Japan demands political loyalty [2].", P, question=q)
+    assert not r.citations and r.dropped
+
+
+def test_cite__english_answer_naming_one_option_of_the_question_is_kept() -> None:
+    q = "Was the format born in Astana or in Tokyo, and in which year?"
+    r = cite("In Astana [1].", P, question=q)
+    assert r.citations and "Астане" in r.citations[0].quote
+
+
 def test_cite__negation_of_the_question_is_kept_as_a_correction() -> None:
     q = "Почему Япония требует политической лояльности?"
     r = cite("Япония не требует политической лояльности [2].", P, question=q)
@@ -230,6 +243,48 @@ def test_extractive__quotes_the_sentence_closest_to_the_question() -> None:
 
 def test_extractive__gives_nothing_when_no_sentence_is_close() -> None:
     assert cite_extractive("Какая погода ожидается завтра?", P).citations == ()
+
+
+def test_extractive__a_cited_passage_needs_a_smaller_share_of_the_question() -> None:
+    # the sentence shares 3 of the question's 7 content words: too few on its own, enough in a
+    # passage the model pointed at
+    q = "Какое сырьё, литий или уран, Казахстан предлагает миру?"
+    assert cite_extractive(q, P).citations == ()
+    r = cite_extractive(q, P, cited=[4])
+    assert r.citations and "литий" in r.citations[0].quote
+    assert cite_extractive(q, P, cited=[9]).citations == ()  # a marker past the passages
+
+
+@pytest.mark.parametrize(
+    ("claim", "quote", "expected"),
+    [
+        (  # the figurative end of the sentence is dropped
+            "Астана позиционирует себя как точку входа для японского капитала",
+            "Помимо этого, Астана позиционирует себя как наиболее предсказуемую точку входа для "
+            "японского капитала, своего рода «безопасный терминал» в неспокойном регионе.",
+            True,
+        ),
+        (  # only a name of three words is left out
+            "Формат родился в 2004 году в Астане",
+            "Формат «Центральная Азия + Япония» родился в 2004 году в Астане.",
+            False,
+        ),
+        (  # the claim says things the quote does not: not a copy
+            "Казахстан экспортирует нефть и газ в Японию по новым маршрутам",
+            "Казахстан предлагает Японии обмен доступа к сырью (литий, кобальт) на технологии "
+            "глубокой переработки и создание совместных предприятий.",
+            False,
+        ),
+        (  # a short answer is brief on purpose
+            "Саммит прошёл в Токио",
+            "Саммит «Центральная Азия + Япония» прошёл в Токио в декабре 2025 года.",
+            False,
+        ),
+        ("", "Формат родился в 2004 году.", False),
+    ],
+)
+def test_truncated_copy(claim: str, quote: str, expected: bool) -> None:
+    assert truncated_copy(claim, quote) is expected
 
 
 def test_cite__unmarked_english_claim_with_no_cognates_cites_the_best_ranked_passage() -> None:

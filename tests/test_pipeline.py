@@ -100,6 +100,38 @@ def test_answer__one_or_two_word_answer_is_expanded_to_its_cited_sentence() -> N
     assert a.text == "Формат «Центральная Азия + Япония» родился в 2004 году в Астане [1]."
 
 
+def test_answer__truncated_copy_is_shown_as_the_sentence_it_cites() -> None:
+    reply = "Токио акцентирует цепочки поставок критических минералов [1]."
+    a, _ = _ask("Что акцентирует Токио?", reply)
+    assert a.text.startswith("Токио акцентирует цепочки поставок критических минералов (редкоз")
+
+
+def test_answer__echo_of_the_question_quotes_the_cited_passage() -> None:
+    museum = [
+        "Это отражает стремление музея стать более открытым и современным местом, – уверен "
+        "директор.",
+        "Свой прогноз изложила Анна Кравец, директор музея и искусствовед.",
+    ]
+    passages, pos = [], 0
+    for i, text in enumerate(museum):
+        passages.append(Passage("m.txt", f"m{i}", pos, pos + len(text), text, 0.0))
+        pos += len(text) + 1
+    question = "Каким местом, по мнению Анны Кравец, стремится стать музей в городе?"
+    shown = OverlapRetriever(passages).retrieve(question, top_k=2)
+    n = shown.index(passages[0]) + 1
+    for reply, refused in ((f"Музей в городе [{n}].", False), ("Музей в городе.", True)):
+        a = answer(
+            question,
+            retriever=OverlapRetriever(passages),
+            llm=FakeLLM(reply),
+            top_k=2,
+            max_tokens=50,
+        )
+        assert a.refused is refused, reply
+        if not refused:
+            assert a.text.startswith("Это отражает стремление музея стать более открытым")
+
+
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
     a, _ = _ask("Какая погода в Токио?", "В статье нет ответа на этот вопрос.")
     assert a.refused and a.text == REFUSAL_RU
@@ -215,7 +247,7 @@ def test_answer_stream__tokens_come_before_the_checked_answer() -> None:
         answer_stream(
             "Где родился формат?",
             retriever=OverlapRetriever(),
-            llm=FakeLLM("Формат родился в Астане [1]. Выдумка 99 [5]."),
+            llm=FakeLLM("Формат родился в 2004 году в Астане [1]. Выдумка 99 [5]."),
             top_k=3,
             max_tokens=50,
         )
@@ -224,7 +256,7 @@ def test_answer_stream__tokens_come_before_the_checked_answer() -> None:
     assert "".join(e.text for e in events if isinstance(e, TokenEvent)).startswith("Формат")
     done = events[-1]
     assert isinstance(done, DoneEvent)
-    assert done.answer.text == "Формат родился в Астане [1]."
+    assert done.answer.text == "Формат родился в 2004 году в Астане [1]."
 
 
 def test_answer__no_passages_is_a_refusal_without_llm_call() -> None:
