@@ -127,6 +127,12 @@ def _key(word: str) -> str:
     return word.lower()[:5]  # "Папава" and "Папавы" count as one name
 
 
+def word_counts(text: str) -> Counter[str]:
+    """How often each word (by `_key`) occurs in `text`: what `names_before` and
+    `speaker_sentence` call rare."""
+    return Counter(map(_key, _WORD.findall(text)))
+
+
 def names_before(
     text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
 ) -> str:
@@ -136,7 +142,7 @@ def names_before(
     places the whole text is about are named everywhere and tell the chunks apart no better."""
     if window <= 0:
         return ""
-    counts = counts if counts is not None else Counter(map(_key, _WORD.findall(text)))
+    counts = counts if counts is not None else word_counts(text)
     lo = max(0, start - window)
     found: list[str] = []
     for p_start, p_end in paragraphs(text[lo:start]):
@@ -147,6 +153,39 @@ def names_before(
     nearest_first = [w for w in dict.fromkeys(reversed(found)) if _key(w) not in inside]
     rarest = sorted(nearest_first, key=lambda w: counts[_key(w)])  # stable: nearest among equals
     return " ".join(rarest[:CONTEXT_NAMES])
+
+
+# Two capitalised words after another word: a full name ("политолог Арсен Сарсеков")
+_FULL_NAME = re.compile(
+    r"(?<=\s)([A-ZА-ЯЁ][a-zа-яё]+)\s+([A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ][a-zа-яё]+)?)"
+)
+
+
+def speaker_sentence(
+    text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
+) -> tuple[int, int] | None:
+    """(start, end) of the nearest sentence in the `window` characters before `start` that
+    introduces a person by full name, unless text[start:end] names them itself. A person is
+    introduced once, by first name and surname, then quoted for paragraphs ("На его взгляд,
+    ..."): a first name met only once in the document, before a surname met at most three times,
+    marks that sentence (places like «Центральная Азия» recur and do not)."""
+    if window <= 0:
+        return None
+    counts = counts if counts is not None else word_counts(text)
+    inside = {_key(w) for w in _WORD.findall(text, start, end)}
+    lo = max(0, start - window)
+    # whole paragraphs from the one holding `lo`: a sentence cut by the window is still quoted whole
+    p_lo = text.rfind("\n", 0, lo) + 1
+    found = None
+    for p_start, p_end in paragraphs(text[p_lo:start]):
+        for s, e in sentences(text, p_lo + p_start, p_lo + p_end):
+            if e <= lo:
+                continue
+            for m in _FULL_NAME.finditer(text, s, e):
+                first, surname = _key(m.group(1)), _key(m.group(2))
+                if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
+                    found = (s, e)
+    return found
 
 
 def chunk_text(
@@ -174,7 +213,7 @@ def chunk_text(
             spans[-1] = (spans[-1][0], last_end)
         else:
             spans.append((carry, last_end))
-    counts = Counter(map(_key, _WORD.findall(text))) if context_chars > 0 else None
+    counts = word_counts(text) if context_chars > 0 else None
     out = []
     for s, e in spans:
         if e > s:

@@ -131,3 +131,17 @@ def contradicts_premise(answer: str, question: str) -> bool:
     "Япония не требует ..."): the answer corrects the question's premise instead of answering it."""
     asserted = {w[:5] for w in _WORD.findall(fold(question))} - _negated(question)
     return bool(_negated(answer) & asserted)
+
+
+# --- questions about people ----------------------------------------------------------------------
+_ASKS_PERSON = re.compile(
+    r"\b(?:кто|кого|кому|кем|чей|чья|чьё|чье|чьи|who|whom|whose)\b|"
+    r"эксперт|политолог|аналитик|специалист|expert|analyst|specialist",
+    re.I,
+)
+
+
+def asks_for_person(question: str) -> bool:
+    """True when the question asks who said or thinks something, or names experts: its answer
+    may be a name the quoted passage leaves to an earlier sentence ("На его взгляд, ...")."""
+    return bool(_ASKS_PERSON.search(question))

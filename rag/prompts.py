@@ -82,12 +82,23 @@ FEW_SHOT: list[tuple[list[str], str, str]] = [
 ]
 
 
-def format_passages(passages: Sequence[Passage | str], *, max_chars: int = 600) -> str:
+# Shown before a passage's text: the sentence, earlier in the article, that introduces the
+# person the passage quotes (for questions asking who; see rag.pipeline).
+LEAD = "(Ранее в статье: {lead})"
+
+
+def format_passages(
+    passages: Sequence[Passage | str],
+    *,
+    max_chars: int = 600,
+    leads: Sequence[str | None] = (),
+) -> str:
     lines = []
     for i, p in enumerate(passages, 1):
         text = p if isinstance(p, str) else p.text
         text = text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " …"
-        lines.append(f"[{i}] {text}")
+        lead = leads[i - 1] if i <= len(leads) else None
+        lines.append(f"[{i}] {LEAD.format(lead=lead)} {text}" if lead else f"[{i}] {text}")
     return "\n".join(lines)
 
 
@@ -97,12 +108,16 @@ ANSWER_IN = {
 }
 
 
-def user_message(passages: Sequence[Passage | str], question: str, *, max_chars: int = 600) -> str:
+def user_message(
+    passages: Sequence[Passage | str],
+    question: str,
+    *,
+    max_chars: int = 600,
+    leads: Sequence[str | None] = (),
+) -> str:
     lang = detect_language(question)
-    return (
-        f"Фрагменты статьи:\n{format_passages(passages, max_chars=max_chars)}\n\n"
-        f"Вопрос: {question}\n{ANSWER_IN[lang]}"
-    )
+    shown = format_passages(passages, max_chars=max_chars, leads=leads)
+    return f"Фрагменты статьи:\n{shown}\n\nВопрос: {question}\n{ANSWER_IN[lang]}"
 
 
 def qa_messages(
@@ -111,14 +126,16 @@ def qa_messages(
     *,
     context: str = "",
     max_chars: int = 600,
+    leads: Sequence[str | None] = (),
 ) -> list[dict[str, str]]:
     """System prompt, few-shot turns, then the passages and the question (last, so the fixed
-    prefix is cached). `context` is the previous user question of a follow-up, given as a hint."""
+    prefix is cached). `context` is the previous user question of a follow-up, given as a hint;
+    `leads[i]`, when set, is shown before passage i (see LEAD)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for shot_passages, shot_q, shot_a in FEW_SHOT:
         messages.append({"role": "user", "content": user_message(shot_passages, shot_q)})
         messages.append({"role": "assistant", "content": shot_a})
-    text = user_message(passages, question, max_chars=max_chars)
+    text = user_message(passages, question, max_chars=max_chars, leads=leads)
     if context:
         text = text.replace("\n\nВопрос: ", f"\n\nПредыдущий вопрос: {context}\nВопрос: ", 1)
     messages.append({"role": "user", "content": text})

@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import Counter
 
+from index.chunk import speaker_sentence, word_counts
 from index.embed import Embedder
 from index.lexical import LexicalIndex
 from index.store import Store, StoredChunk
@@ -74,6 +76,9 @@ class HybridRetriever:
         self.embedder = embedder
         self.mode = settings.retrieval_mode
         self.lexical_weight = settings.lexical_weight
+        self.speaker_window = settings.context_chars
+        # (doc_id, version) -> its text and word counts, for `speaker`
+        self._texts: dict[tuple[str, str], tuple[str, Counter[str]]] = {}
         self._cache_path = settings.data_dir / "lexical" / f"{settings.collection}.pkl"
         self._lock = threading.Lock()
         self._generation = -1
@@ -107,6 +112,37 @@ class HybridRetriever:
 
     def _visible(self, hits: list[tuple[StoredChunk, float]]) -> list[tuple[StoredChunk, float]]:
         return [(c, s) for c, s in hits if self._committed.get(c.doc_id) == c.doc_hash]
+
+    def speaker(self, passage: Passage) -> Passage | None:
+        """The passage widened back to the sentence that introduces the person it quotes, when
+        that sentence lies within `context_chars` before it and the passage does not name them
+        (see `index.chunk.speaker_sentence`); None otherwise."""
+        version = self._committed.get(passage.doc_id)
+        if version is None:
+            return None
+        key = (passage.doc_id, version)
+        cached = self._texts.get(key)
+        if cached is None:
+            text = self.store.document_text(passage.doc_id)
+            cached = (text, word_counts(text))
+            self._texts = {key: cached}  # one document at a time is plenty
+        text, counts = cached
+        if text[passage.start : passage.end] != passage.text:
+            return None  # the document changed since the passage was read
+        span = speaker_sentence(
+            text, passage.start, passage.end, window=self.speaker_window, counts=counts
+        )
+        if span is None:
+            return None
+        start = span[0]
+        return Passage(
+            passage.doc_id,
+            passage.chunk_id,
+            start,
+            passage.end,
+            text[start : passage.end],
+            passage.score,
+        )
 
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         query = query.strip()

@@ -52,8 +52,9 @@ class Settings(BaseSettings):
         1000,
         ge=0,
         le=20000,
-        description="Names met in this many characters before a chunk are indexed with it "
-        "(0: off).",
+        description="Names met in this many characters before a chunk are indexed with it, and "
+        "a question asking for a person is shown the sentence introducing the speaker of a "
+        "passage when it lies this close before it (0: off).",
     )
 
     # --- retrieval ------------------------------------------------------------------------------

@@ -103,6 +103,10 @@ class Retriever(Protocol):
 
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]: ...
 
+    def speaker(self, passage: Passage) -> Passage | None:
+        """`passage` widened back to the sentence introducing the person it quotes, or None."""
+        ...
+
 
 class LLM(Protocol):
     """A chat model. `messages` are OpenAI-style `{"role", "content"}` dicts; decoding is greedy."""

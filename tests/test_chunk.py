@@ -10,6 +10,7 @@ from index.chunk import (
     names_before,
     paragraphs,
     sentences,
+    speaker_sentence,
 )
 from rag.settings import DEFAULT_CORPUS_DIR
 
@@ -119,6 +120,40 @@ def test_names_before__skips_names_inside_the_chunk_and_respects_the_window() ->
     assert "Петров" not in names_before(text, start, len(text), window=5000).split()
     assert names_before(text, start, len(text), window=50) == ""
     assert names_before(text, start, len(text), window=0) == ""
+
+
+SPEAKER_TEXT = (
+    "Центральная Азия важна для Японии. Центральная Азия богата ресурсами.\n"
+    "О своём мнении нам рассказал и казахстанский политолог Арсен Сарсеков.\n"
+    "- Саммит важен для региона, – считает эксперт.\n"
+    "На его взгляд, ключевая особенность подхода – деполитизированность."
+)
+
+
+def test_speaker_sentence__the_sentence_introducing_the_quoted_person() -> None:
+    start = SPEAKER_TEXT.index("На его взгляд")
+    s, e = speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=1000) or (0, 0)
+    assert SPEAKER_TEXT[s:e] == (
+        "О своём мнении нам рассказал и казахстанский политолог Арсен Сарсеков."
+    )
+
+
+def test_speaker_sentence__even_when_the_window_starts_inside_it() -> None:
+    start = SPEAKER_TEXT.index("На его взгляд")
+    window = start - SPEAKER_TEXT.index("Сарсеков")
+    s, _ = speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=window) or (0, 0)
+    assert SPEAKER_TEXT[s:].startswith("О своём мнении")
+
+
+def test_speaker_sentence__none_when_named_inside_too_far_or_only_places() -> None:
+    start = SPEAKER_TEXT.index("На его взгляд")
+    named = SPEAKER_TEXT + " Так считает Сарсеков."
+    assert speaker_sentence(named, start, len(named), window=1000) is None
+    assert speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=40) is None
+    assert speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=0) is None
+    # «Центральная Азия» recurs: a place, not a person introduced once
+    places = SPEAKER_TEXT.replace("Арсен Сарсеков", "Центральной Азии")
+    assert speaker_sentence(places, start, len(places), window=1000) is None
 
 
 def test_chunk__context_changes_the_id_and_the_index_text_only() -> None:

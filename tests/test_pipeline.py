@@ -37,6 +37,9 @@ class OverlapRetriever:
         self.passages = list(_passages() if passages is None else passages)
         self.queries: list[str] = []
 
+    def speaker(self, passage: Passage) -> Passage | None:
+        return None
+
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         self.queries.append(query)
         q = {w[:5] for w in re.findall(r"\w+", query.lower())}
@@ -130,6 +133,53 @@ def test_answer__echo_of_the_question_quotes_the_cited_passage() -> None:
         assert a.refused is refused, reply
         if not refused:
             assert a.text.startswith("Это отражает стремление музея стать более открытым")
+
+
+SPEAKER_DOC = (
+    "О своём мнении нам рассказал казахстанский политолог Арсен Сарсеков.\n"
+    "- Саммит пройдёт в Токио, – отметил он.\n"
+    "На его взгляд, ключевая особенность японского подхода – его деполитизированность."
+)
+
+
+class SpeakerRetriever(OverlapRetriever):
+    """Returns the last paragraph; `speaker` widens it back to the first sentence."""
+
+    def __init__(self) -> None:
+        lines = SPEAKER_DOC.split("\n")
+        start = SPEAKER_DOC.index(lines[-1])
+        super().__init__([Passage("s.txt", "s2", start, len(SPEAKER_DOC), lines[-1], 0.0)])
+        self.widened: list[Passage] = []
+
+    def speaker(self, passage: Passage) -> Passage | None:
+        self.widened.append(passage)
+        return Passage("s.txt", passage.chunk_id, 0, passage.end, SPEAKER_DOC, passage.score)
+
+
+def test_answer__who_question_is_shown_the_speaker_and_cites_where_he_is_named() -> None:
+    llm = FakeLLM("Арсен Сарсеков [1].")
+    a = answer(
+        "Кто из экспертов говорит о деполитизированности японского подхода?",
+        retriever=SpeakerRetriever(),
+        llm=llm,
+        top_k=1,
+        max_tokens=50,
+    )
+    prompt = llm.calls[0][-1]["content"]
+    assert "[1] (Ранее в статье: О своём мнении нам рассказал" in prompt
+    assert not a.refused and "Арсен Сарсеков" in a.text
+    quotes = [c.quote for c in a.citations]
+    assert quotes[0].endswith("политолог Арсен Сарсеков.")
+    assert any("деполитизированность" in q for q in quotes)  # where the asked words are said
+    assert all(SPEAKER_DOC[c.start : c.end] == c.quote for c in a.citations)
+
+
+def test_answer__other_questions_are_shown_the_passages_alone() -> None:
+    retriever, llm = SpeakerRetriever(), FakeLLM("Деполитизированность [1].")
+    answer(
+        "В чём особенность японского подхода?", retriever=retriever, llm=llm, top_k=1, max_tokens=50
+    )
+    assert "Ранее в статье" not in llm.calls[0][-1]["content"] and not retriever.widened
 
 
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
