@@ -133,6 +133,16 @@ def word_counts(text: str) -> Counter[str]:
     return Counter(map(_key, _WORD.findall(text)))
 
 
+def _keys_in(text: str, start: int, end: int) -> set[str]:
+    return {_key(w) for w in _WORD.findall(text, start, end)}
+
+
+def _sentences_between(text: str, origin: int, start: int) -> Iterator[tuple[int, int]]:
+    """Sentences of the paragraphs of text[origin:start], as offsets into `text`."""
+    for p_start, p_end in paragraphs(text[origin:start]):
+        yield from sentences(text, origin + p_start, origin + p_end)
+
+
 def names_before(
     text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
 ) -> str:
@@ -143,13 +153,11 @@ def names_before(
     if window <= 0:
         return ""
     counts = counts if counts is not None else word_counts(text)
-    lo = max(0, start - window)
     found: list[str] = []
-    for p_start, p_end in paragraphs(text[lo:start]):
-        for s, e in sentences(text, lo + p_start, lo + p_end):
-            words = _WORD.findall(text, s, e)
-            found.extend(w for w in words[1:] if w[0].isupper() and not w.isupper())
-    inside = {_key(w) for w in _WORD.findall(text, start, end)}
+    for s, e in _sentences_between(text, max(0, start - window), start):
+        words = _WORD.findall(text, s, e)
+        found.extend(w for w in words[1:] if w[0].isupper() and not w.isupper())
+    inside = _keys_in(text, start, end)
     nearest_first = [w for w in dict.fromkeys(reversed(found)) if _key(w) not in inside]
     rarest = sorted(nearest_first, key=lambda w: counts[_key(w)])  # stable: nearest among equals
     return " ".join(rarest[:CONTEXT_NAMES])
@@ -172,19 +180,17 @@ def speaker_sentence(
     if window <= 0:
         return None
     counts = counts if counts is not None else word_counts(text)
-    inside = {_key(w) for w in _WORD.findall(text, start, end)}
+    inside = _keys_in(text, start, end)
     lo = max(0, start - window)
     # whole paragraphs from the one holding `lo`: a sentence cut by the window is still quoted whole
-    p_lo = text.rfind("\n", 0, lo) + 1
     found = None
-    for p_start, p_end in paragraphs(text[p_lo:start]):
-        for s, e in sentences(text, p_lo + p_start, p_lo + p_end):
-            if e <= lo:
-                continue
-            for m in _FULL_NAME.finditer(text, s, e):
-                first, surname = _key(m.group(1)), _key(m.group(2))
-                if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
-                    found = (s, e)
+    for s, e in _sentences_between(text, text.rfind("\n", 0, lo) + 1, start):
+        if e <= lo:
+            continue
+        for m in _FULL_NAME.finditer(text, s, e):
+            first, surname = _key(m.group(1)), _key(m.group(2))
+            if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
+                found = (s, e)
     return found
 
 

@@ -109,9 +109,13 @@ def speakers(
     checked: list[Passage] = []
     for p in shown:
         wide = retriever.speaker(p)
-        spans = sentence_spans(wide.text) if wide else []
-        leads.append(wide.text[spans[0][0] : spans[0][1]] if wide and spans else None)
-        checked.append(wide if wide and spans else p)
+        if wide is None:
+            leads.append(None)
+            checked.append(p)
+            continue
+        a, b = sentence_spans(wide.text)[0]  # the widened text opens with the introduction
+        leads.append(wide.text[a:b])
+        checked.append(wide)
     return leads, checked
 
 

@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 
 from index.chunk import speaker_sentence, word_counts
 from index.embed import Embedder
@@ -134,15 +135,7 @@ class HybridRetriever:
         )
         if span is None:
             return None
-        start = span[0]
-        return Passage(
-            passage.doc_id,
-            passage.chunk_id,
-            start,
-            passage.end,
-            text[start : passage.end],
-            passage.score,
-        )
+        return replace(passage, start=span[0], text=text[span[0] : passage.end])
 
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         query = query.strip()
