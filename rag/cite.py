@@ -48,6 +48,9 @@ TOPICAL_GAP = 0.2  # a passage must hold this much more of the question to be pr
 # least this share of it: where the asked-about words are said. Measured on dev: 0.5 left "which
 # two experts" citing only the two introductions; 0.2 adds both quotes and changes nothing else.
 TOPICAL_MIN = 0.2
+# An English claim's marker moves to another passage only when that one holds this much of the
+# claim (a name, a number counting 2): a single 4-letter skeleton match is as often chance.
+EN_MOVE_HITS = 2
 PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share this much of it
 EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
 CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
@@ -225,6 +228,11 @@ class _Checker:
 
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
+        hits, total = self.tally(claim, span)
+        return hits / total if total else 0.0
+
+    def tally(self, claim: str, span: str) -> tuple[int, int]:
+        """(content found in `span`, content of the claim), as `score` weighs them."""
         if self.language == "en" and detect_language(span) == "ru":
             want, have = _skeletons(claim) - _skeletons(self.question), _skeletons(span)
             want = want or _skeletons(claim)
@@ -234,8 +242,7 @@ class _Checker:
         # A derived number (a difference) is in no span: it is checked by numbers_ok only.
         nums = _numbers(claim) & self.literal_numbers
         hits = len(want & have) + 2 * len(nums & _numbers(span))
-        total = len(want) + 2 * len(nums)
-        return hits / total if total else 0.0
+        return hits, len(want) + 2 * len(nums)
 
 
 Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
@@ -295,6 +302,11 @@ def _choose(
         # Across languages only names, numbers and loan words match: trust the marker unless
         # another passage matches clearly better.
         keep = [n for n in valid if cands[n][0] >= best / 2]
+        if valid and not keep:
+            n = max(cands, key=lambda n: cands[n][0])
+            _, a, b, _ = cands[n]
+            if checker.tally(claim.text, passages[n - 1].text[a:b])[0] < EN_MOVE_HITS:
+                keep = valid  # one chance hit ("deli" of "delineation" in "делиться") is no case
         if keep:
             return keep, cands, False
         if best == 0 and 1 in cands:

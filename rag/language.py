@@ -60,27 +60,37 @@ def skeleton(word: str) -> str:
 
 
 # --- attempts to override the instructions -------------------------------------------------------
-# Two ingredients in one sentence (a verb of overriding + its object), or a direct request for the
-# hidden instructions. Kept broad on purpose: a false alarm costs one refusal of an odd question,
-# a miss costs a leaked or derailed answer (the system prompt and few-shots still defend).
+# Two ingredients in one sentence (an order to override + its object), or a direct request for the
+# hidden instructions. The order must be addressed to the service: an imperative ("игнорируй",
+# "forget ...", "you must ignore ..."), never a verb in a question about the article ("Кто
+# отменил саммит, по данным статьи?", "Why did Japan drop the meeting?", "What does Kazakhstan act
+# as?"), which earlier, looser patterns declined. A miss still meets the system prompt and
+# few-shots, which defend on their own.
+_EN_ORDER = (
+    r"(?:^|[.!?;:,]\s*|\b(?:please|now|and|then|just|"
+    r"you\s+(?:should|must|will|can|need\s+to|have\s+to|to))\s+)"
+)
 _OVERRIDE_VERB = (
-    r"(ignore|disregard|forget|override|bypass|skip|drop|stop following|"
-    r"игнорир\w*|проигнорир\w*|забудь\w*|забыть|не обращай\w*|отбрось\w*|отмени\w*|"
-    r"не учитывай\w*|не следуй\w*|перестань\w*)"
+    rf"(?:{_EN_ORDER}(?:ignore|disregard|forget|override|bypass|stop\s+following)\b|"
+    r"\b(?:проигнорируй|игнорируй|забудь|не\s+обращай|отбрось|отмени|не\s+учитывай|"
+    r"не\s+следуй|перестань)(?:те)?\b)"
 )
 _OVERRIDE_OBJECT = (
     r"(instruction\w*|prompt\w*|rules?|guidelines?|polic\w+|sources?|article|context|"
     r"инструкц\w*|промпт\w*|правил\w*|указани\w*|источник\w*|стать\w*|контекст\w*|ограничени\w*)"
 )
 _INJECTION = (
-    re.compile(rf"\b{_OVERRIDE_VERB}\b.{{0,80}}\b{_OVERRIDE_OBJECT}", re.I | re.S),
+    re.compile(rf"{_OVERRIDE_VERB}.{{0,80}}\b{_OVERRIDE_OBJECT}", re.I | re.S),
     re.compile(
         r"(system|hidden|initial|original|developer)\s+(prompt|message|instructions?)|"
-        r"(your|the)\s+(instructions|prompt|rules)\b|"
+        r"\byour\s+(instructions|prompt|rules|guidelines)\b|"
+        r"\b(previous|prior|above|earlier|preceding)\s+(instructions|prompts?|rules)\b|"
         r"систем\w*\s+(промпт|сообщени|инструкц|подсказк)|"
-        r"(сво|тво|ваш)\w*\s+(инструкц|промпт|правил|настро)\w*|"
+        r"\b(тво|ваш)\w*\s+(инструкц|промпт|правил|настро)\w*|"
+        r"\bсво\w*\s+(инструкц|промпт)\w*|"
         r"\b(jailbreak|DAN mode|developer mode|режим разработчика)\b|"
-        r"\b(you are now|pretend (to be|you are)|act as|теперь ты|представь, что ты|притворись)\b",
+        r"\b(you are now|pretend (to be|you are)|теперь ты|представь, что ты|притворись)\b|"
+        r"(?:^|[.!?]\s+)(?:please\s+)?act\s+as\b|\byou\s+(?:will|must|should|now)\s+act\s+as\b",
         re.I,
     ),
 )

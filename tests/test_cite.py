@@ -207,6 +207,21 @@ def test_cite__english_claim_is_repaired_to_passage_with_its_cognates() -> None:
     assert "литий" in r.citations[0].quote
 
 
+def test_cite__english_marker_stays_when_another_passage_matches_one_word_by_chance() -> None:
+    doc = (
+        "Регион ждёт помощи с водным дефицитом и оцифровкой границ.\n"
+        "Япония готова делиться технологиями."
+    )
+    # "deli" of "delineation" meets "делиться": chance, not a reason to move the marker
+    r = cite("Water shortage and border delineation [1].", _passages(doc), question="What help?")
+    assert r.citations and "дефицитом" in r.citations[0].quote
+
+
+def test_cite__english_marker_moves_to_the_passage_naming_the_person() -> None:
+    r = cite("Vasily Papava expects a declaration [1].", P, question="Who expects what?")
+    assert r.citations and "Папавы" in r.citations[0].quote
+
+
 def test_cite__empty_answer_gives_no_citations() -> None:
     r = cite("", P, question=Q_RU)
     assert r.text == "" and r.citations == ()
