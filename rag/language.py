@@ -71,9 +71,10 @@ _EN_ORDER = (
     r"you\s+(?:should|must|will|can|need\s+to|have\s+to|to))\s+)"
 )
 _OVERRIDE_VERB = (
-    rf"(?:{_EN_ORDER}(?:ignore|disregard|forget|override|bypass|stop\s+following)\b|"
+    rf"(?:{_EN_ORDER}(?:ignore|disregard|forget|override|bypass|stop\s+following|"
+    r"stop\s+using|do\s+not\s+use|don't\s+use)\b|"
     r"\b(?:проигнорируй|игнорируй|забудь|не\s+обращай|отбрось|отмени|не\s+учитывай|"
-    r"не\s+следуй|перестань)(?:те)?\b)"
+    r"не\s+следуй|перестань|не\s+используй|не\s+опирайся)(?:те)?\b)"
 )
 _OVERRIDE_OBJECT = (
     r"(instruction\w*|prompt\w*|rules?|guidelines?|polic\w+|sources?|article|context|"
@@ -90,6 +91,8 @@ _INJECTION = (
         r"\bсво\w*\s+(инструкц|промпт)\w*|"
         r"\b(jailbreak|DAN mode|developer mode|режим разработчика)\b|"
         r"\b(you are now|pretend (to be|you are)|теперь ты|представь, что ты|притворись)\b|"
+        r"\b(?:отвечай|говори)(?:те)?\s+(?:как|в\s+роли|от\s+лица)\s+(?!можно\b)|"
+        r"\b(?:answer|respond|reply|talk|speak)\s+(?:as|like)\s+an?\s+(?!short|brief)|"
         r"(?:^|[.!?]\s+)(?:please\s+)?act\s+as\b|\byou\s+(?:will|must|should|now)\s+act\s+as\b",
         re.I,
     ),
@@ -108,7 +111,11 @@ _REFUSAL_TEXT = re.compile(
     r"нет (ответа|информации|данных|сведений)|не (могу|удалось) (ответить|найти)|"
     r"(article|text|sources?|passages?|context)\s+(does|do)\s*(not|n't)\s+"
     r"(say|mention|contain|state|specify|provide|include)|"
-    r"no (information|answer|mention)|no_answer|(cannot|can't|could not) (answer|find))",
+    r"no (information|answer|mention)|no_answer|(cannot|can't|could not) (answer|find)|"
+    # "X is not mentioned in the given text", "X не упоминается в статье": the subject first
+    r"\b(is|are|was|were)\s+not\s+(mentioned|stated|specified|named|given)\s+in\s+the\b|"
+    r"\bне\s+(упоминается|упоминаются|указан\w*|назван\w*|говорится|сказано)\s+"
+    r"в\s+(статье|тексте|фрагмент\w*|источник\w*))",
     re.I,
 )
 

@@ -62,14 +62,17 @@ EXPAND_WORDS = 3
 
 def expand(text: str, citations: Sequence[Citation]) -> str:
     """Replace each short or truncated-copy answer sentence by the sentence it cites (once: two
-    sentences expanding to the same quote become one, with both sentences' markers)."""
+    sentences expanding to the same quote become one, with both sentences' markers). A short
+    sentence citing two spans ("Арсен Сарсеков [1][2]": where he is introduced, where he says
+    it) stays as written: either quote alone would lose what the other holds."""
     out: list[tuple[str, list[int], str]] = []  # (body, markers, end)
     for claim in split_claims(text):
         body, end = claim.text.rstrip(".!?… "), claim.text[len(claim.text.rstrip(".!?… ")) :]
         marks = list(claim.markers)
         if marks:
             quote = citations[marks[0] - 1].quote
-            if len(claim.text.split()) <= EXPAND_WORDS or truncated_copy(claim.text, quote):
+            short = len(claim.text.split()) <= EXPAND_WORDS and len(marks) == 1
+            if short or truncated_copy(claim.text, quote):
                 body, end = quote.rstrip(".!?… "), "."
         if out and out[-1][0] == body:
             out[-1][1].extend(n for n in marks if n not in out[-1][1])

@@ -9,9 +9,9 @@ import pytest
 from fakes import FakeLLM
 
 from rag.errors import InvalidInputError
-from rag.pipeline import answer, answer_stream
+from rag.pipeline import answer, answer_stream, expand
 from rag.prompts import DECLINE_EN, DECLINE_RU, PREMISE_RU, REFUSAL_EN, REFUSAL_RU
-from rag.types import DoneEvent, Passage, TokenEvent, Turn
+from rag.types import Citation, DoneEvent, Passage, TokenEvent, Turn
 
 DOC = (
     "Формат «Центральная Азия + Япония» родился в 2004 году в Астане.\n"
@@ -101,6 +101,17 @@ def test_answer__no_supported_sentence_falls_back_to_the_closest_quote() -> None
 def test_answer__one_or_two_word_answer_is_expanded_to_its_cited_sentence() -> None:
     a, _ = _ask("Где родился формат в 2004 году?", "В Астане [1].")
     assert a.text == "Формат «Центральная Азия + Япония» родился в 2004 году в Астане [1]."
+
+
+def test_expand__short_answer_citing_two_spans_stays_as_written() -> None:
+    intro = Citation(1, "a.txt", 0, 40, "О своём мнении рассказал Арсен Сарсеков.")
+    quote = Citation(2, "a.txt", 90, 130, "Ключевая особенность – деполитизированность.")
+    # the name where he is introduced, the words where he says them: either alone loses the other
+    assert expand("Арсен Сарсеков [1][2].", [intro, quote]) == "Арсен Сарсеков [1][2]."
+    assert (
+        expand("Арсен Сарсеков [1].", [intro, quote])
+        == "О своём мнении рассказал Арсен Сарсеков [1]."
+    )
 
 
 def test_answer__truncated_copy_is_shown_as_the_sentence_it_cites() -> None:
