@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 
 from rag.cite import (
+    CiteResult,
     cite,
     extractive,
     parse_markers,
@@ -122,6 +124,27 @@ def speakers(
     return leads, checked
 
 
+def with_speaker(
+    found: CiteResult, passages: Sequence[Passage], leads: Sequence[str | None]
+) -> CiteResult:
+    """An extractive answer led by the sentence introducing the speaker, when the quote comes
+    from a passage widened back to one (`speakers`; `leads[i]` set for passages[i]): the quote
+    alone ("Отдельного внимания заслуживает ...") does not say who said it."""
+    if len(found.citations) != 1:
+        return found
+    c = found.citations[0]
+    for p, lead in zip(passages, leads, strict=False):
+        if lead is None or p.doc_id != c.doc_id or not p.start <= c.start < p.end:
+            continue
+        a, b = sentence_spans(p.text)[0]  # a widened passage opens with the introduction
+        if p.start + b > c.start:
+            return found  # the quote is the introduction itself
+        intro = Citation(1, p.doc_id, p.start + a, p.start + b, p.text[a:b])
+        text = f"{intro.quote.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
+        return replace(found, text=text, citations=(intro, replace(c, n=2)))
+    return found
+
+
 def _premise_body(raw: str) -> str | None:
     """The text after a premise correction's opening ("Это не так."), or None."""
     text = raw.strip()
@@ -132,9 +155,16 @@ def _premise_body(raw: str) -> str | None:
 
 
 def finish(
-    raw: str, *, question: str, query: str, language: Language, shown: list[Passage]
+    raw: str,
+    *,
+    question: str,
+    query: str,
+    language: Language,
+    shown: list[Passage],
+    leads: Sequence[str | None] = (),
 ) -> Answer:
-    """Classify the reply and check its citations (passages and timings: the caller's)."""
+    """Classify the reply and check its citations (passages and timings: the caller's);
+    `leads` as `speakers` gives them, for the passages `shown` it widened."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
         # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
@@ -146,7 +176,7 @@ def finish(
         return Answer(REFUSAL[language], True, language, raw=raw)
     checked = cite(body if body is not None else raw, shown, question=query, language=language)
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
-        checked = extractive(question, shown, cited=parse_markers(raw))
+        checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     if body is not None or contradicts_premise(checked.text, question):
@@ -204,7 +234,9 @@ def answer_stream(
         yield TokenEvent(delta)
     t = lap("generate", t)
     raw = "".join(pieces)
-    result = finish(raw, question=question, query=query, language=language, shown=checked_against)
+    result = finish(
+        raw, question=question, query=query, language=language, shown=checked_against, leads=leads
+    )
     lap("cite", t)
     lap("total", t0)
     yield DoneEvent(

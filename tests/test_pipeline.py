@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import pytest
 from fakes import FakeLLM
 
+from rag.cite import CiteResult
 from rag.errors import InvalidInputError
-from rag.pipeline import answer, answer_stream, expand
+from rag.pipeline import answer, answer_stream, expand, with_speaker
 from rag.prompts import DECLINE_EN, DECLINE_RU, PREMISE_RU, REFUSAL_EN, REFUSAL_RU
 from rag.types import Citation, DoneEvent, Passage, TokenEvent, Turn
 
@@ -112,6 +113,21 @@ def test_expand__short_answer_citing_two_spans_stays_as_written() -> None:
         expand("Арсен Сарсеков [1].", [intro, quote])
         == "О своём мнении рассказал Арсен Сарсеков [1]."
     )
+
+
+def test_with_speaker__extractive_quote_is_led_by_the_introduction_of_its_speaker() -> None:
+    text = "О своём мнении рассказал политолог Арсен Сарсеков. Атомная энергетика перезапускается."
+    wide = Passage("a.txt", "c1", 100, 100 + len(text), text, 0.0)
+    q = text.index("Атомная")
+    quote = Citation(1, "a.txt", 100 + q, 100 + len(text), text[q:])
+    found = CiteResult(text="Атомная энергетика перезапускается [1].", citations=(quote,))
+    led = with_speaker(found, [wide], ["О своём мнении рассказал политолог Арсен Сарсеков."])
+    assert led.text == (
+        "О своём мнении рассказал политолог Арсен Сарсеков [1]. "
+        "Атомная энергетика перезапускается [2]."
+    )
+    assert [c.quote for c in led.citations] == [text[: q - 1], text[q:]]
+    assert with_speaker(found, [wide], [None]) == found  # the passage was not widened
 
 
 def test_answer__truncated_copy_is_shown_as_the_sentence_it_cites() -> None:
