@@ -136,11 +136,11 @@ def with_speaker(
     for p, lead in zip(passages, leads, strict=False):
         if lead is None or p.doc_id != c.doc_id or not p.start <= c.start < p.end:
             continue
-        a, b = sentence_spans(p.text)[0]  # a widened passage opens with the introduction
-        if p.start + b > c.start:
+        end = p.start + len(lead)  # a widened passage opens with its lead
+        if end > c.start:
             return found  # the quote is the introduction itself
-        intro = Citation(1, p.doc_id, p.start + a, p.start + b, p.text[a:b])
-        text = f"{intro.quote.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
+        intro = Citation(1, p.doc_id, p.start, end, lead)
+        text = f"{lead.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
         return replace(found, text=text, citations=(intro, replace(c, n=2)))
     return found
 
