@@ -169,29 +169,63 @@ _FULL_NAME = re.compile(
 )
 
 
+# Reported speech: a paragraph opening with a dash, closing a quote with "– уверен политолог", or
+# saying "По его словам", "Как считает ...". A person introduced once is quoted for paragraphs
+# after, each marked so; an editorial paragraph, which has no such mark, ends the quote.
+_SPEECH = re.compile(
+    r"^[-–—]\s"
+    r"|\s[-–—]\s*(?:уверен|заключа|говор|отмеча|счита|напомина|перечисля|дели|подч[её]рк|полага"
+    r"|добав|резюмир|поясн|сказал|заявил|отметил)"
+    r"|\b(?:по|с|на)\s+(?:его|её|ее|их)\s+(?:слов|мнени|оценк|точк|взгляд)"
+    r"|\bпо\s+мнению\b|\bкак\s+(?:счита|указыва|отмеча|полага|подч[её]ркива|говор|заявля|напомина)"
+    r"|\b(?:he|she|they)\s+(?:said|says|added|argued|noted)\b|\baccording\s+to\s+(?:him|her)\b",
+    re.IGNORECASE,
+)
+
+
+def reported_speech(paragraph: str) -> bool:
+    return _SPEECH.search(paragraph) is not None
+
+
 def speaker_sentence(
     text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
 ) -> tuple[int, int] | None:
-    """(start, end) of the nearest sentence in the `window` characters before `start` that
-    introduces a person by full name, unless text[start:end] names them itself. A person is
-    introduced once, by first name and surname, then quoted for paragraphs ("На его взгляд,
-    ..."): a first name met only once in the document, before a surname met at most three times,
-    marks that sentence (places like «Центральная Азия» recur and do not)."""
+    """(start, end) of the nearest sentence before `start` that introduces a person by full name,
+    unless text[start:end] names them itself. It is looked for in the `window` characters before
+    `start`, and further back for as long as every paragraph from the passage's back is reported
+    speech (`_SPEECH`): a quote goes on for paragraphs, however far from its introduction. A
+    person is introduced once, by first name and surname, then quoted ("На его взгляд, ..."): a
+    first name met only once in the document, before a surname met at most three times, marks
+    that sentence (places like «Центральная Азия» recur and do not)."""
     if window <= 0:
         return None
     counts = counts if counts is not None else word_counts(text)
     inside = _keys_in(text, start, end)
     lo = max(0, start - window)
-    # whole paragraphs from the one holding `lo`: a sentence cut by the window is still quoted whole
-    found = None
-    for s, e in _sentences_between(text, text.rfind("\n", 0, lo) + 1, start):
-        if e <= lo:
-            continue
-        for m in _FULL_NAME.finditer(text, s, e):
-            first, surname = _key(m.group(1)), _key(m.group(2))
-            if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
+    own_start = text.rfind("\n", 0, start) + 1
+    own_end = text.find("\n", start) % (len(text) + 1)  # -1 (last line) -> len(text)
+    quoted = reported_speech(text[own_start:own_end])
+    for p_start, p_end in reversed(list(paragraphs(text[:start]))):
+        if p_end <= lo and not quoted:
+            break
+        floor = 0 if quoted else lo  # a sentence cut by the window is still quoted whole
+        found = None
+        for s, e in sentences(text, p_start, p_end):
+            if e > floor and _introduces(text, s, e, counts, inside):
                 found = (s, e)
-    return found
+        if found is not None:
+            return found
+        if p_start != own_start:  # the passage's own paragraph was judged whole
+            quoted = quoted and reported_speech(text[p_start:p_end])
+    return None
+
+
+def _introduces(text: str, start: int, end: int, counts: Counter[str], inside: set[str]) -> bool:
+    for m in _FULL_NAME.finditer(text, start, end):
+        first, surname = _key(m.group(1)), _key(m.group(2))
+        if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
+            return True
+    return False
 
 
 def chunk_text(

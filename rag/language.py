@@ -158,6 +158,12 @@ _ASKS_PERSON = re.compile(
 )
 
 
+def without_person_words(question: str) -> str:
+    """The question less the words asking for a person ("Какой эксперт назвал ...?" -> "Какой
+    назвал ...?"): what is left is what the person said."""
+    return _ASKS_PERSON.sub(" ", question)
+
+
 def asks_for_person(question: str) -> bool:
     """True when the question asks who said or thinks something, or names experts: its answer
     may be a name the quoted passage leaves to an earlier sentence ("На его взгляд, ...")."""

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
         le=20000,
         description="Names met in this many characters before a chunk are indexed with it, and "
         "a question asking for a person is shown the sentence introducing the speaker of a "
-        "passage when it lies this close before it (0: off).",
+        "passage when it lies this close before it, or further back through reported speech "
+        "(0: off).",
     )
 
     # --- retrieval ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,7 @@ from index.chunk import (
     chunk_text,
     names_before,
     paragraphs,
+    reported_speech,
     sentences,
     speaker_sentence,
 )
@@ -145,11 +147,56 @@ def test_speaker_sentence__even_when_the_window_starts_inside_it() -> None:
     assert SPEAKER_TEXT[s:].startswith("О своём мнении")
 
 
+EDITORIAL = "Саммит в Токио отличается от других форматов."
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "speech"),
+    [
+        ("- Это значимый шаг, – заключает Папава.", True),
+        ("Полагаю, что Япония сделает акцент на связях, – уверен политолог.", True),
+        ("По его словам, такую озабоченность стоит рассматривать в контексте.", True),
+        ("С её точки зрения, регион важен для Токио.", True),
+        ("Как считает эксперт, стоит отметить озабоченность Японии.", True),
+        ("По мнению грузинского эксперта, саммит примечателен.", True),
+        ("Japan wants stable supplies, he said.", True),
+        ("Саммит в Токио – это не про геополитический передел.", False),
+        ("Так, Япония, в отличие от России, – единственная крупная держава.", False),
+        ("Для пяти стран региона - Казахстан, Узбекистан - встреча важна.", False),
+        (EDITORIAL, False),
+    ],
+)
+def test_reported_speech(paragraph: str, speech: bool) -> None:
+    assert reported_speech(paragraph) is speech
+
+
+def test_speaker_sentence__far_back_while_every_paragraph_between_is_reported_speech() -> None:
+    quotes = "\n".join(
+        [
+            "- Саммит важен для региона, – считает эксперт.",
+            "По его словам, Япония предлагает технологии.",
+            "Как считает политолог, регион станет мостом.",
+            "С его точки зрения, формат станет регулярным.",
+        ]
+    )
+    text = SPEAKER_TEXT.replace("- Саммит важен для региона, – считает эксперт.", quotes)
+    start = text.index("На его взгляд")
+    s, _ = speaker_sentence(text, start, len(text), window=40) or (0, 0)
+    assert text[s:].startswith("О своём мнении")
+    # the passage itself must be reported speech for the search to go past the window
+    own = text.replace("На его взгляд, ключевая", "Ключевая")
+    start_own = own.index("Ключевая")
+    assert speaker_sentence(own, start_own, len(own), window=40) is None
+
+
 def test_speaker_sentence__none_when_named_inside_too_far_or_only_places() -> None:
     start = SPEAKER_TEXT.index("На его взгляд")
     named = SPEAKER_TEXT + " Так считает Сарсеков."
     assert speaker_sentence(named, start, len(named), window=1000) is None
-    assert speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=40) is None
+    # beyond the window only through reported speech: an editorial paragraph ends the quote
+    editorial = SPEAKER_TEXT.replace("- Саммит важен для региона, – считает эксперт.", EDITORIAL)
+    start_e = editorial.index("На его взгляд")
+    assert speaker_sentence(editorial, start_e, len(editorial), window=40) is None
     assert speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=0) is None
     # «Центральная Азия» recurs: a place, not a person introduced once
     places = SPEAKER_TEXT.replace("Арсен Сарсеков", "Центральной Азии")

@@ -323,6 +323,10 @@ def test_cite__who_said_cites_where_the_words_are_said_too() -> None:
         "Токио не может игнорировать растущую роль региона.",
     ]
     assert r.text == "Иван Петров [1][2]."
+    # "политолог" asks for the person: the introduction sharing it still says nothing of the words
+    q = "Какой политолог считает, что Токио не может игнорировать растущую роль региона?"
+    r = cite("Иван Петров [1].", _passages(QUOTED), question=q, language="ru")
+    assert len(r.citations) == 2 and "игнорировать" in r.citations[1].quote
 
 
 def test_cite__a_marker_moves_to_the_passage_that_also_holds_the_question() -> None:
