@@ -160,6 +160,13 @@ def test_cite__drops_sentence_whose_words_are_nowhere() -> None:
     assert r.text == ""
 
 
+@pytest.mark.parametrize("reply", ["Yes [1].", "No. [1]", "Да [1].", "- Нет [1]!"])
+def test_cite__a_bare_yes_or_no_is_supported_by_nothing(reply: str) -> None:
+    doc = "Для Астаны этот саммит имеет особое значение."
+    for q in ("Was the summit held in Astana?", "Правда ли, что саммит прошёл в Астане?"):
+        assert not cite(reply, _passages(doc), question=q).citations
+
+
 def test_cite__keeps_difference_of_two_numbers_as_supported() -> None:
     doc = "Формат родился в 2004 году.\nСаммит прошёл в 2025 году."
     r = cite("Прошёл 21 год [1][2].", _passages(doc), question="Сколько лет прошло?")
