@@ -203,7 +203,8 @@ def speaker_sentence(
     inside = _keys_in(text, start, end)
     lo = max(0, start - window)
     own_start = text.rfind("\n", 0, start) + 1
-    own_end = text.find("\n", start) % (len(text) + 1)  # -1 (last line) -> len(text)
+    own_end = text.find("\n", start)
+    own_end = len(text) if own_end < 0 else own_end
     quoted = reported_speech(text[own_start:own_end])
     for p_start, p_end in reversed(list(paragraphs(text[:start]))):
         if p_end <= lo and not quoted:

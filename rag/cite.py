@@ -260,11 +260,11 @@ class _Checker:
         return hits, len(want) + 2 * len(nums)
 
 
-Span = tuple[float, int, int, float]  # (support, start, end, relevance): see best_span
+Span = tuple[float, int, int]  # (support, start, end): see best_span
 
 
 def best_span(checker: _Checker, claim: str, passage: Passage) -> Span:
-    """(support, start, end, relevance) of the window of 1-2 passage sentences that best supports
+    """(support, start, end) of the window of 1-2 passage sentences that best supports
     the claim; offsets are into `passage.text`. A second sentence is taken only when it adds
     support; among equally supporting windows the one sharing more words with the question wins
     ("Это сказал Шамсуддинов": the sentence with the name *and* the quoted words, not any sentence
@@ -280,9 +280,9 @@ def best_span(checker: _Checker, claim: str, passage: Passage) -> Span:
             r = checker.relevance(passage.text[a:b])
             key = (round(s, 6), i - j, round(r, 6), a - b)
             if best is None or key > best[0]:
-                best = (key, (s, a, b, r))
+                best = (key, (s, a, b))
     if best is None or best[1][0] <= 0:
-        return 0.0, 0, len(passage.text), 0.0
+        return 0.0, 0, len(passage.text)
     return best[1]
 
 
@@ -323,7 +323,7 @@ def _choose(
         keep = [n for n in valid if cands[n][0] >= best / 2]
         if valid and not keep:
             n = max(cands, key=lambda n: cands[n][0])
-            _, a, b, _ = cands[n]
+            _, a, b = cands[n]
             if checker.tally(claim.text, passages[n - 1].text[a:b])[0] < EN_MOVE_HITS:
                 keep = valid  # one chance hit ("deli" of "delineation" in "делиться") is no case
         if keep:
@@ -371,7 +371,7 @@ def cite(
         ns: list[int] = []
         for n in chosen:
             p = passages[n - 1]
-            _, a, b, _ = scored[n]
+            _, a, b = scored[n]
             spans = [(a, b)]
             if lang == "ru":
                 # the claim's support says nothing of what was asked (a name in one sentence, the
