@@ -57,9 +57,6 @@ PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share thi
 EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
 CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
 ECHO_SHARE = 0.5  # see `_Checker.restates`
-# A bare yes or no holds nothing a passage can support: "Yes [1]" to "Was the summit held in
-# Astana?" cited a sentence that merely names Astana.
-_BARE_YES_NO = re.compile(r"^\W*(?:yes|no|да|нет)\W*$", re.I)
 COPY_MIN = 6  # see `truncated_copy`
 COPY_SHARE = 0.8
 COPY_DROPPED = 4
@@ -218,8 +215,12 @@ class _Checker:
         short claim made of question words may pick one of the options the question names
         ("Japan" for "which side called it off"), and an English answer has no extractive
         fallback to take its place (a Russian one does). A claim negating the question's premise
-        corrects it."""
+        corrects it. A claim with no content word or number at all ("Yes", "It is") restates
+        whatever was asked: "Yes [1]" to "Was the summit held in Astana?" cited a sentence that
+        merely names Astana."""
         said = _stems(claim)
+        if not said and not _numbers(claim):
+            return True
         share = ECHO_SHARE if self.language == "en" else 0.0
         return (
             said <= self.asked
@@ -309,11 +310,7 @@ def _choose(
         for i, p in enumerate(passages)
         if not looks_like_injection(p.text)  # a planted instruction supports nothing
     }
-    if (
-        not checker.numbers_ok(claim.text)
-        or checker.restates(claim.text)
-        or _BARE_YES_NO.match(claim.text)
-    ):
+    if not checker.numbers_ok(claim.text) or checker.restates(claim.text):
         return [], cands, False
     valid = [n for n in claim.markers if n in cands]
     best = max((c[0] for c in cands.values()), default=0.0)

@@ -116,8 +116,9 @@ class HybridRetriever:
 
     def speaker(self, passage: Passage) -> Passage | None:
         """The passage widened back to the sentence that introduces the person it quotes, when
-        that sentence lies within `context_chars` before it and the passage does not name them
-        (see `index.chunk.speaker_sentence`); None otherwise."""
+        that sentence lies within `context_chars` before it, or further back through reported
+        speech, and the passage does not name them (see `index.chunk.speaker_sentence`); None
+        otherwise."""
         version = self._committed.get(passage.doc_id)
         if version is None:
             return None
