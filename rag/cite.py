@@ -26,8 +26,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from rag.language import (
+    asks_for_person,
     contradicts_premise,
     detect_language,
     fold,
@@ -36,6 +38,9 @@ from rag.language import (
     without_person_words,
 )
 from rag.types import Citation, Language, Passage
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|\]\s*\[)\s*\d{1,3})*)\s*\]")
 _WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -53,6 +58,9 @@ TOPICAL_MIN = 0.2
 # An English claim's marker moves to another passage only when that one holds this much of the
 # claim (a name, a number counting 2): a single 4-letter skeleton match is as often chance.
 EN_MOVE_HITS = 2
+# ... or, with a sentence encoder, when that passage's closest sentence is this much closer (cosine)
+# to the question and claim than the marked passage's, and holds as much of the claim's names.
+NEAR_MARGIN = 0.02
 PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share this much of it
 EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
 CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
@@ -264,12 +272,15 @@ class _Checker:
 Span = tuple[float, int, int]  # (support, start, end): see best_span
 
 
-def best_span(checker: _Checker, claim: str, passage: Passage) -> Span:
+def best_span(checker: _Checker, claim: str, passage: Passage, near: Sequence[float] = ()) -> Span:
     """(support, start, end) of the window of 1-2 passage sentences that best supports
     the claim; offsets are into `passage.text`. A second sentence is taken only when it adds
     support; among equally supporting windows the one sharing more words with the question wins
     ("Это сказал Шамсуддинов": the sentence with the name *and* the quoted words, not any sentence
-    with the name), then the shorter. With nothing to go on it returns the whole passage."""
+    with the name), then the shorter. `near[i]`, when given, is how close sentence i is to the
+    question and claim in a multilingual embedding, and stands in for shared words (none across
+    languages); it also picks a sentence when no word of the claim matches. With nothing to go
+    on it returns the whole passage."""
     spans = sentence_spans(passage.text) or [(0, len(passage.text))]
     best: tuple[tuple[float, int, float, int], Span] | None = None
     for i in range(len(spans)):
@@ -278,11 +289,11 @@ def best_span(checker: _Checker, claim: str, passage: Passage) -> Span:
                 continue
             a, b = spans[i][0], spans[j][1]
             s = checker.score(claim, passage.text[a:b])
-            r = checker.relevance(passage.text[a:b])
+            r = max(near[i], near[j]) if near else checker.relevance(passage.text[a:b])
             key = (round(s, 6), i - j, round(r, 6), a - b)
             if best is None or key > best[0]:
                 best = (key, (s, a, b))
-    if best is None or best[1][0] <= 0:
+    if best is None or (best[1][0] <= 0 and not near):
         return 0.0, 0, len(passage.text)
     return best[1]
 
@@ -302,11 +313,13 @@ def _choose(
     claim: Claim,
     passages: Sequence[Passage],
     topical: Sequence[tuple[float, int, int]],
+    near: Sequence[Sequence[float]] = (),
 ) -> tuple[list[int], dict[int, Span], bool]:
     """(passage numbers that support the claim, every candidate's best span, whether repaired);
-    `topical[i]` is `_topical` of passages[i]."""
+    `topical[i]` is `_topical` of passages[i]; `near[i]`, when given, as `best_span` takes it
+    for passages[i]."""
     cands = {
-        i + 1: best_span(checker, claim.text, p)
+        i + 1: best_span(checker, claim.text, p, near[i] if near else ())
         for i, p in enumerate(passages)
         if not looks_like_injection(p.text)  # a planted instruction supports nothing
     }
@@ -318,6 +331,18 @@ def _choose(
         # Across languages only names, numbers and loan words match: trust the marker unless
         # another passage matches clearly better.
         keep = [n for n in valid if cands[n][0] >= best / 2]
+        if near and keep:
+            # "The summit was organized by the Japanese government [1]", where [1] and [2] both
+            # say "саммит" but only [2] says who holds it: the embedding tells them apart
+            closest = {n: max(near[n - 1], default=0.0) for n in cands}
+            alt = max(cands, key=lambda n: (closest[n], cands[n][0]))
+            mine = max(keep, key=lambda n: closest[n])
+            if (
+                alt not in keep
+                and cands[alt][0] >= cands[mine][0]
+                and closest[alt] >= closest[mine] + NEAR_MARGIN
+            ):
+                return [alt], cands, True
         if valid and not keep:
             n = max(cands, key=lambda n: cands[n][0])
             _, a, b = cands[n]
@@ -345,10 +370,49 @@ def _choose(
     return top[:1], cands, bool(top)
 
 
+def _nearness(
+    encoder: Embedder, question: str, claims: Sequence[Claim], passages: Sequence[Passage]
+) -> list[list[list[float]]]:
+    """[claim][passage][sentence]: cosine of (question + claim) with each passage sentence."""
+    sentences = [[p.text[a:b] for a, b in sentence_spans(p.text)] for p in passages]
+    flat = [s for ss in sentences for s in ss]
+    if not flat or not claims:
+        return [[] for _ in claims]
+    vectors = encoder.embed_passages(flat)
+    out = []
+    for claim in claims:
+        sims = (vectors @ encoder.embed_query(f"{question} {claim.text}")).tolist()
+        per_passage, k = [], 0
+        for ss in sentences:
+            per_passage.append(sims[k : k + len(ss)])
+            k += len(ss)
+        out.append(per_passage)
+    return out
+
+
+def _nearest_elsewhere(passage: Passage, near: Sequence[float], a: int, b: int) -> tuple[int, int]:
+    """The passage sentence nearest the question and claim, when it lies outside text[a:b] and
+    is NEAR_MARGIN nearer than the sentences inside; else (0, 0)."""
+    spans = sentence_spans(passage.text)
+    inside = [v for (sa, sb), v in zip(spans, near, strict=False) if a <= sa and sb <= b]
+    k = max(range(len(near)), key=lambda i: near[i], default=None)
+    if k is None or not inside or near[k] < max(inside) + NEAR_MARGIN:
+        return 0, 0
+    ta, tb = spans[k]
+    return (ta, tb) if tb <= a or ta >= b else (0, 0)
+
+
 def cite(
-    raw: str, passages: Sequence[Passage], *, question: str, language: Language | None = None
+    raw: str,
+    passages: Sequence[Passage],
+    *,
+    question: str,
+    language: Language | None = None,
+    encoder: Embedder | None = None,
 ) -> CiteResult:
-    """Check and repair every cited sentence of `raw` against `passages` (numbered from 1)."""
+    """Check and repair every cited sentence of `raw` against `passages` (numbered from 1).
+    `encoder` (a multilingual sentence embedder), when given, helps English claims find their
+    sentence in a Russian passage, where words cannot be compared (see `best_span`)."""
     lang = language or detect_language(question)
     known = frozenset(n for p in passages for n in _numbers(p.text))
     checker = _Checker(question, lang, known | _derived(known) | _numbers(question), known)
@@ -359,8 +423,14 @@ def cite(
     repaired = 0
     claims = split_claims(raw)
     topical = [_topical(checker, p) for p in passages]  # per passage, not per claim
-    for claim in claims:
-        chosen, scored, fixed = _choose(checker, claim, passages, topical)
+    across = lang == "en" and any(detect_language(p.text) == "ru" for p in passages)
+    near = (
+        _nearness(encoder, question, claims, passages)
+        if encoder is not None and across
+        else [[] for _ in claims]
+    )
+    for claim, claim_near in zip(claims, near, strict=True):
+        chosen, scored, fixed = _choose(checker, claim, passages, topical, claim_near)
         if not chosen:
             dropped.append(claim.text)
             continue
@@ -375,6 +445,12 @@ def cite(
                 # quoted words three sentences on): cite the question's sentence too
                 r, ta, tb = topical[n - 1]
                 if r >= TOPICAL_MIN and checker.off_topic(p.text[a:b]) and (tb <= a or ta >= b):
+                    spans.append((ta, tb))
+            elif claim_near and asks_for_person(question):
+                # the same across languages, where only the embedding can say which sentence
+                # holds what was asked: "Papava [1][2]", his name and where he says it
+                ta, tb = _nearest_elsewhere(p, claim_near[n - 1], a, b)
+                if tb > ta:
                     spans.append((ta, tb))
             for sa, sb in spans:
                 key = (p.doc_id, p.start + sa, p.start + sb)

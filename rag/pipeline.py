@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rag.cite import (
     CiteResult,
@@ -49,6 +50,9 @@ from rag.types import (
     TokenEvent,
     Turn,
 )
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 LLM_PASSAGES = 2  # passages shown to the LLM (of top_k retrieved): prompt time grows with each
 PASSAGE_CHARS = 600  # longer passages are cut for the prompt (chunks are ~360 characters)
@@ -162,9 +166,11 @@ def finish(
     language: Language,
     shown: list[Passage],
     leads: Sequence[str | None] = (),
+    encoder: Embedder | None = None,
 ) -> Answer:
     """Classify the reply and check its citations (passages and timings: the caller's);
-    `leads` as `speakers` gives them, for the passages `shown` it widened."""
+    `leads` as `speakers` gives them, for the passages `shown` it widened; `encoder` as
+    `rag.cite.cite` takes it."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
         # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
@@ -174,7 +180,13 @@ def finish(
             text = f"{PREMISE[language]} {corrected.text}"
             return Answer(text, True, language, corrected.citations, raw=raw)
         return Answer(REFUSAL[language], True, language, raw=raw)
-    checked = cite(body if body is not None else raw, shown, question=query, language=language)
+    checked = cite(
+        body if body is not None else raw,
+        shown,
+        question=query,
+        language=language,
+        encoder=encoder,
+    )
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
@@ -235,7 +247,13 @@ def answer_stream(
     t = lap("generate", t)
     raw = "".join(pieces)
     result = finish(
-        raw, question=question, query=query, language=language, shown=checked_against, leads=leads
+        raw,
+        question=question,
+        query=query,
+        language=language,
+        shown=checked_against,
+        leads=leads,
+        encoder=retriever.embedder,
     )
     lap("cite", t)
     lap("total", t0)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 Role = Literal["user", "assistant"]
 Language = Literal["ru", "en"]
@@ -105,6 +108,12 @@ class Retriever(Protocol):
 
     def speaker(self, passage: Passage) -> Passage | None:
         """`passage` widened back to the sentence introducing the person it quotes, or None."""
+        ...
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The multilingual sentence embedder queries are encoded with, if any: the citation
+        check also uses it to match an English answer with a Russian sentence."""
         ...
 
 

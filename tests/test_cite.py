@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from typing import ClassVar
+
+import numpy as np
 import pytest
 
 from rag.cite import (
@@ -15,6 +19,7 @@ from rag.cite import (
 )
 from rag.cite import extractive as cite_extractive
 from rag.types import Passage
+from tests.fakes import FakeEmbedder
 
 DOC = (
     "Формат родился в 2004 году. Тогда, в Астане, министры иностранных дел собрались за столом.\n"
@@ -355,3 +360,68 @@ def test_premise_correction__nothing_when_no_sentence_negates_the_premise() -> N
     doc = "Саммит прошёл в Токио. Япония предлагает технологии."
     assert premise_correction("Почему Япония требует лояльности?", _passages(doc)).citations == ()
     assert premise_correction("Why is the sky green?", _passages(DOC)).citations == ()
+
+
+class GlossEmbedder(FakeEmbedder):
+    """The bag-of-stems fake, made cross-lingual by a small English -> Russian glossary: what a
+    multilingual embedder does for a real English claim and a Russian sentence."""
+
+    GLOSS: ClassVar[dict[str, str]] = {
+        "organized": "проводит",
+        "government": "правительство",
+        "breakthrough": "прорыв",
+        "revolutionary": "революционный",
+        "step": "шаг",
+    }
+
+    def _vec(self, text: str) -> np.ndarray:
+        words = re.findall(r"\w+", text.lower())
+        return super()._vec(" ".join(self.GLOSS.get(w, w) for w in words))
+
+
+TWO_SUMMITS = (
+    "Чем же этот саммит примечателен на фоне других форматов?\n"
+    "Правительство Японии проводит саммит в Токио."
+)
+
+
+def test_cite__english_marker_moves_to_the_passage_an_encoder_finds_nearer() -> None:
+    claim = "The summit was organized by the Japanese government [1]."
+    q = "Who organized the summit?"
+    # "summit" matches "саммит" in both passages: by words alone the marker stands
+    assert cite(claim, _passages(TWO_SUMMITS), question=q).citations[0].start == 0
+    r = cite(claim, _passages(TWO_SUMMITS), question=q, encoder=GlossEmbedder())
+    assert [c.quote for c in r.citations] == ["Правительство Японии проводит саммит в Токио."]
+    assert r.repaired == 1
+
+
+def test_cite__english_marker_stays_when_the_encoder_finds_no_nearer_passage() -> None:
+    claim, q = "The summit is notable [1].", "What is the summit like?"
+    r = cite(claim, _passages(TWO_SUMMITS), question=q, encoder=GlossEmbedder())
+    assert r.citations[0].start == 0 and r.repaired == 0
+
+
+def test_cite__english_claim_cites_the_sentence_an_encoder_finds_nearest() -> None:
+    doc = "Саммит прошёл в декабре. Саммит проводит правительство Японии."
+    claim, q = "The government organized the summit [1].", "Who organized the summit?"
+    assert cite(claim, _passages(doc), question=q).citations[0].quote == doc  # no word matches
+    r = cite(claim, _passages(doc), question=q, encoder=GlossEmbedder())
+    assert [c.quote for c in r.citations] == ["Саммит проводит правительство Японии."]
+
+
+def test_cite__english_who_answer_also_cites_where_the_words_are_said() -> None:
+    doc = (
+        "Своим мнением поделился политолог Василий Папава. Регион богат ресурсами. "
+        "Это не революционный прорыв, а значимый шаг."
+    )
+    q = "Who said the summit is not a revolutionary breakthrough but a significant step?"
+    r = cite("Vasily Papava [1].", _passages(doc), question=q, encoder=GlossEmbedder())
+    assert [c.quote for c in r.citations] == [
+        "Своим мнением поделился политолог Василий Папава.",
+        "Это не революционный прорыв, а значимый шаг.",
+    ]
+    assert r.text == "Vasily Papava [1][2]."
+    # not a question about a person: the claim's own sentence is enough
+    q = "What is not a revolutionary breakthrough?"
+    r = cite("Papava's view [1].", _passages(doc), question=q, encoder=GlossEmbedder())
+    assert len(r.citations) == 1

@@ -65,3 +65,24 @@ def test_sentence_transformers__missing_model_is_a_model_error(tmp_path: object)
 def test_embed_model__malformed_name_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="RAG_EMBED_MODEL"):
         load_embedder(Settings(embed_model="a+b+c"))
+
+
+def test_default_ensemble__points_an_english_claim_at_the_russian_sentence_saying_it() -> None:
+    from rag.cite import cite
+    from rag.types import Passage
+
+    texts = [
+        "Саммит прошёл в Токио в декабре. Погода в столице была холодной.",
+        "Лидеры обсудили торговлю. Встречу организовало правительство Японии.",
+    ]
+    passages, start = [], 0
+    for i, t in enumerate(texts):
+        passages.append(Passage("d", f"c{i}", start, start + len(t), t, 1.0))
+        start += len(t) + 1
+    e = load_embedder(Settings())
+    q = "Who organized the meeting?"
+    r = cite("The meeting was organized by the Japanese government [1].", passages, question=q,
+             encoder=e)  # fmt: skip
+    assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]
+    r = cite("The Japanese government organized it [2].", passages, question=q, encoder=e)
+    assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]

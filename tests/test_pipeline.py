@@ -37,6 +37,7 @@ class OverlapRetriever:
     def __init__(self, passages: Sequence[Passage] | None = None) -> None:
         self.passages = list(_passages() if passages is None else passages)
         self.queries: list[str] = []
+        self.embedder = None
 
     def speaker(self, passage: Passage) -> Passage | None:
         return None
