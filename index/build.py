@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from index.chunk import Chunk, chunk_text
+from index.chunk import RULES, Chunk, chunk_text
 from index.embed import Embedder, load_embedder
 from index.load import Document, load_corpus
 from index.store import Store, write_lock
@@ -75,8 +75,8 @@ def _embed_new(
 def version(settings: Settings, doc: Document) -> str:
     """A document version: its text and every setting that changes how it is cut and indexed.
     Changing `chunk_size` re-chunks every document through the same crash-safe path as an edit
-    (unchanged chunks keep their vectors)."""
-    recipe = f"{settings.chunk_size}:{settings.chunk_min}:{settings.context_chars}"
+    (unchanged chunks keep their vectors); so does a new version of the cutting rules."""
+    recipe = f"{settings.chunk_size}:{settings.chunk_min}:{settings.context_chars}:{RULES}"
     return hashlib.sha256(f"{doc.sha256}\x00{recipe}".encode()).hexdigest()
 
 

@@ -29,6 +29,9 @@ _SENT_END = re.compile(
     r"(?<!\b[A-ZА-ЯЁ])[.!?…]+[»\"”')\]]*(?=\s+[A-ZА-ЯЁ0-9«\"“(\-–—])", re.UNICODE
 )
 _SPACE = re.compile(r"\s+")
+# Part of every document's version (`index.build.version`): bump it when the cutting rules change,
+# so that the next `rag index` re-cuts documents indexed under the old rules.
+RULES = 1
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,19 @@ def test_build__changed_chunking_settings_recut_every_document(tmp_path: Path) -
     assert all(p.end - p.start <= 120 for p in hits)
 
 
+def test_build__new_cutting_rules_recut_every_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN, tokio=TOKIO)
+    build_index(s, embedder=FakeEmbedder())
+    import index.build
+
+    monkeypatch.setattr(index.build, "RULES", index.build.RULES + 1)
+    report = build_index(s, embedder=FakeEmbedder())
+    assert (report.changed, report.added, report.removed) == (2, 0, 0)
+
+
 def test_search__the_first_passages_do_not_depend_on_how_many_are_asked_for(
     fake_index: Settings,
 ) -> None:
