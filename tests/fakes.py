@@ -1,5 +1,5 @@
 """Small real classes that stand in at the boundaries (no mocks): an embedder that still ranks by
-word overlap, and a scripted LLM that records what it was asked."""
+word overlap, a scripted LLM that records what it was asked, and passages cut from lines."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+
+from rag.types import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -67,3 +69,12 @@ class FakeLLM:
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 200) -> Iterator[str]:
         text = self._next(messages)
         yield from re.findall(r"\S+\s*|\s+", text)
+
+
+def line_passages(doc: str, doc_id: str = "a.txt") -> list[Passage]:
+    """One passage per line of `doc`, with exact offsets, best first."""
+    out, pos = [], 0
+    for i, line in enumerate(doc.split("\n")):
+        out.append(Passage(doc_id, f"c{i}", pos, pos + len(line), line, 1.0 - i / 10))
+        pos += len(line) + 1
+    return out

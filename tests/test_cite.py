@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from fakes import FakeEmbedder, line_passages
 
 from rag.cite import (
     cite,
@@ -19,7 +20,6 @@ from rag.cite import (
 )
 from rag.cite import extractive as cite_extractive
 from rag.types import Passage
-from tests.fakes import FakeEmbedder
 
 DOC = (
     "Формат родился в 2004 году. Тогда, в Астане, министры иностранных дел собрались за столом.\n"
@@ -32,11 +32,7 @@ DOC = (
 
 
 def _passages(doc: str = DOC) -> list[Passage]:
-    out, pos = [], 0
-    for i, line in enumerate(doc.split("\n")):
-        out.append(Passage("a.txt", f"c{i}", pos, pos + len(line), line, 1.0 - i / 10))
-        pos += len(line) + 1
-    return out
+    return line_passages(doc)
 
 
 P = _passages()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from fakes import line_passages
 
 from index.embed import (
     Embedder,
@@ -69,16 +70,11 @@ def test_embed_model__malformed_name_is_a_model_error() -> None:
 
 def test_default_ensemble__points_an_english_claim_at_the_russian_sentence_saying_it() -> None:
     from rag.cite import cite
-    from rag.types import Passage
 
-    texts = [
-        "Саммит прошёл в Токио в декабре. Погода в столице была холодной.",
-        "Лидеры обсудили торговлю. Встречу организовало правительство Японии.",
-    ]
-    passages, start = [], 0
-    for i, t in enumerate(texts):
-        passages.append(Passage("d", f"c{i}", start, start + len(t), t, 1.0))
-        start += len(t) + 1
+    passages = line_passages(
+        "Саммит прошёл в Токио в декабре. Погода в столице была холодной.\n"
+        "Лидеры обсудили торговлю. Встречу организовало правительство Японии."
+    )
     e = load_embedder(Settings())
     q = "Who organized the meeting?"
     r = cite("The meeting was organized by the Japanese government [1].", passages, question=q,
