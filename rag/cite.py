@@ -6,7 +6,9 @@ sentences that supports the claim. A claim is supported when its numbers occur i
 are a difference of two that do: "21 years" from 2004 and 2025) and enough of its new content words
 (those not already in the question) occur in the span, compared by 5-letter prefixes with ё folded.
 English claims about a Russian text are compared through a transliterated skeleton, which catches
-names, numbers and loan words only, so for them a marker is trusted unless numbers contradict it.
+names, numbers and loan words only, so for them a marker is trusted unless numbers contradict it;
+given the multilingual embedder (`encoder`), the sentence nearest the question and claim is quoted
+instead, and a marker moves to a passage whose nearest sentence is clearly nearer.
 
 Repairs: a marker pointing at an unsupporting passage moves to the passage that supports the claim
 best; markers pointing at no passage are dropped; a sentence with no supporting passage is dropped.
