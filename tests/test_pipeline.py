@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 import pytest
-from fakes import FakeLLM
+from fakes import FakeLLM, line_passages
 
 from rag.cite import CiteResult
 from rag.errors import InvalidInputError
@@ -24,11 +24,7 @@ DOC = (
 
 
 def _passages() -> list[Passage]:
-    out, pos = [], 0
-    for i, line in enumerate(DOC.split("\n")):
-        out.append(Passage("a.txt", f"c{i}", pos, pos + len(line), line, 0.0))
-        pos += len(line) + 1
-    return out
+    return line_passages(DOC)
 
 
 class OverlapRetriever:
@@ -138,15 +134,12 @@ def test_answer__truncated_copy_is_shown_as_the_sentence_it_cites() -> None:
 
 
 def test_answer__echo_of_the_question_quotes_the_cited_passage() -> None:
-    museum = [
+    passages = line_passages(
         "Это отражает стремление музея стать более открытым и современным местом, – уверен "
-        "директор.",
+        "директор.\n"
         "Свой прогноз изложила Анна Кравец, директор музея и искусствовед.",
-    ]
-    passages, pos = [], 0
-    for i, text in enumerate(museum):
-        passages.append(Passage("m.txt", f"m{i}", pos, pos + len(text), text, 0.0))
-        pos += len(text) + 1
+        "m.txt",
+    )
     question = "Каким местом, по мнению Анны Кравец, стремится стать музей в городе?"
     shown = OverlapRetriever(passages).retrieve(question, top_k=2)
     n = shown.index(passages[0]) + 1
