@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from index.embed import Embedder
 
 LLM_PASSAGES = 2  # passages shown to the LLM (of top_k retrieved): prompt time grows with each
-PASSAGE_CHARS = 600  # longer passages are cut for the prompt (chunks are ~360 characters)
+PASSAGE_CHARS = 700  # longer passages are cut for the prompt (the article's chunks: 115-609)
 MAX_QUESTION_CHARS = 2000
 # When the LLM answered but no sentence survived the citation check: quote the passage sentence
 # closest to the question (True) or refuse (False). Measured: see the answers note.

@@ -9,6 +9,7 @@ Does not decide anything: `rag.pipeline` builds messages with `qa_messages()` an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.language import detect_language
@@ -87,16 +88,27 @@ FEW_SHOT: list[tuple[list[str], str, str]] = [
 LEAD = "(Ранее в статье: {lead})"
 
 
+def shorten(text: str, max_chars: int) -> str:
+    """`text` on one line, cut after its last sentence that ends within `max_chars` (at a word,
+    marked "…", when no sentence does). Measured on dev: a passage whose paragraphs stood on
+    lines of their own was read as several passages, so the model answered dev-003 from the
+    wrong one; and a cut inside a sentence ("значимость на …") was copied into the answer."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?…][»\"”')]*(?= )", text[: max_chars + 1])]
+    return text[: ends[-1]] if ends else text[:max_chars].rsplit(" ", 1)[0] + " …"
+
+
 def format_passages(
     passages: Sequence[Passage | str],
     *,
-    max_chars: int = 600,
+    max_chars: int = 700,
     leads: Sequence[str | None] = (),
 ) -> str:
     lines = []
     for i, p in enumerate(passages, 1):
-        text = p if isinstance(p, str) else p.text
-        text = text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " …"
+        text = shorten(p if isinstance(p, str) else p.text, max_chars)
         lead = leads[i - 1] if i <= len(leads) else None
         lines.append(f"[{i}] {LEAD.format(lead=lead)} {text}" if lead else f"[{i}] {text}")
     return "\n".join(lines)
@@ -112,7 +124,7 @@ def user_message(
     passages: Sequence[Passage | str],
     question: str,
     *,
-    max_chars: int = 600,
+    max_chars: int = 700,
     leads: Sequence[str | None] = (),
 ) -> str:
     lang = detect_language(question)
@@ -125,7 +137,7 @@ def qa_messages(
     passages: Sequence[Passage],
     *,
     context: str = "",
-    max_chars: int = 600,
+    max_chars: int = 700,
     leads: Sequence[str | None] = (),
 ) -> list[dict[str, str]]:
     """System prompt, few-shot turns, then the passages and the question (last, so the fixed

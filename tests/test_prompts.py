@@ -16,6 +16,7 @@ from rag.prompts import (
     SYSTEM_PROMPT,
     format_passages,
     qa_messages,
+    shorten,
 )
 from rag.types import Passage
 
@@ -56,6 +57,17 @@ def test_format_passages__numbers_from_one_and_cuts_long_text() -> None:
     out = format_passages([_p("а " * 10), _p("слово " * 200)], max_chars=50)
     assert out.startswith("[1] а") and "\n[2] слово" in out
     assert len(out.split("\n")[1]) <= 60 and out.endswith("…")
+
+
+def test_format_passages__a_passage_is_one_line_cut_after_its_last_whole_sentence() -> None:
+    text = "Первый абзац.\nВторое предложение здесь. Третье, длинное, не влезает в предел."
+    out = format_passages([_p(text)], max_chars=45)
+    assert out == "[1] Первый абзац. Второе предложение здесь."
+
+
+def test_shorten__keeps_short_text_and_cuts_a_sentenceless_one_at_a_word() -> None:
+    assert shorten("Коротко.\n Ясно.", 100) == "Коротко. Ясно."
+    assert shorten("раз два три четыре пять", 12) == "раз два три …"
 
 
 @pytest.mark.parametrize(
