@@ -534,6 +534,17 @@ def truncated_copy(claim: str, quote: str) -> bool:
     return copied >= COPY_SHARE and len(_stems(quote) - _prefixes(claim)) >= COPY_DROPPED
 
 
+def misstates_number(question: str, answer: str, passages: Sequence[Passage]) -> bool:
+    """True when the question asserts a number of two or more digits that no passage holds and
+    the answer gives another number that the passages do ("Почему формат появился только в 2015
+    году?" -> "Формат родился в 2004 году [1]"): the answer corrects the question's premise, and
+    must say so rather than read as an answer to it."""
+    held = {n for p in passages for n in _numbers(p.text)}
+    asserted = {n for n in _numbers(question) if len(n.replace(".", "")) > 1}
+    given = (_numbers(answer) & held) - _numbers(question)
+    return bool(asserted - held) and bool(given)
+
+
 def premise_correction(
     question: str, passages: Sequence[Passage], *, min_share: float = PREMISE_SHARE
 ) -> CiteResult:

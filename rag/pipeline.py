@@ -22,6 +22,7 @@ from rag.cite import (
     CiteResult,
     cite,
     extractive,
+    misstates_number,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -191,7 +192,10 @@ def finish(
         checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
-    if body is not None or contradicts_premise(checked.text, question):
+    corrects = contradicts_premise(checked.text, question) or misstates_number(
+        question, strip_markers(checked.text), shown
+    )
+    if body is not None or corrects:
         text = f"{PREMISE[language]} {checked.text}"
         return Answer(text, True, language, checked.citations, raw=raw)
     text = checked.text

@@ -11,6 +11,7 @@ from fakes import FakeEmbedder, line_passages
 
 from rag.cite import (
     cite,
+    misstates_number,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -356,6 +357,27 @@ def test_premise_correction__nothing_when_no_sentence_negates_the_premise() -> N
     doc = "Саммит прошёл в Токио. Япония предлагает технологии."
     assert premise_correction("Почему Япония требует лояльности?", _passages(doc)).citations == ()
     assert premise_correction("Why is the sky green?", _passages(DOC)).citations == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "misstated"),
+    [
+        ("Почему формат появился только в 2015 году?", "Формат родился в 2004 году.", True),
+        ("Why is China's share only 30%?", "China accounts for about 70%.", True),
+        # the question's number is in the passages: answered, not corrected
+        ("Что случилось в 2004 году?", "Формат родился в 2004 году.", False),
+        ("Сколько процентов у Китая, если не 70?", "Около 70%.", False),
+        # no number given back, or one the passages do not hold: nothing to correct with
+        ("Почему формат появился в 2015 году?", "Формат родился давно.", False),
+        ("Почему формат появился в 2015 году?", "Он появился в 1999 году.", False),
+        # a one-digit number ("5 стран" for "пяти") is too often written out in the text
+        ("Какие 5 стран участвуют?", "Министры собрались в 2004 году.", False),
+    ],
+)
+def test_misstates_number__a_number_the_passages_lack_answered_with_one_they_hold(
+    question: str, answer: str, misstated: bool
+) -> None:
+    assert misstates_number(question, answer, P) is misstated
 
 
 class GlossEmbedder(FakeEmbedder):

@@ -228,6 +228,15 @@ def test_answer__refusal_of_a_false_premise_says_what_the_article_says() -> None
     assert a.text == f"{PREMISE_RU} {DOC.split(chr(10))[1].rstrip('.')} [1]."
 
 
+def test_answer__an_answer_giving_the_year_the_question_got_wrong_corrects_it() -> None:
+    reply = "Формат «Центральная Азия + Япония» родился в 2004 году [1]."
+    a, _ = _ask("Почему формат «Центральная Азия + Япония» появился только в 2015 году?", reply)
+    assert a.refused and a.text.startswith(PREMISE_RU)
+    assert "2004" in a.citations[0].quote
+    b, _ = _ask("Что произошло с форматом «Центральная Азия + Япония» в 2004 году?", reply)
+    assert not b.refused and not b.text.startswith(PREMISE_RU)
+
+
 def test_answer__refusal_without_a_contradicting_passage_stays_a_refusal() -> None:
     a, _ = _ask("Какую сумму Япония пообещала странам?", "NO_ANSWER")
     assert a.refused and a.text == REFUSAL_RU and a.citations == ()
