@@ -545,6 +545,27 @@ def misstates_number(question: str, answer: str, passages: Sequence[Passage]) ->
     return bool(asserted - held) and bool(given)
 
 
+_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")
+
+
+def _name_key(word: str) -> str:
+    """A name's stem: its first five letters, fewer for a short name, so that "Азию" meets
+    "Азии" and "Казахстан" meets "Казахстана"."""
+    w = fold(word)
+    return w[: min(5, max(3, len(w) - 1))]
+
+
+def unsourced_names(question: str, answer: str, sources: Sequence[str]) -> set[str]:
+    """Names the question asserts (capitalised words past its first) that the answer repeats
+    but no source text holds: "Почему встречу 2024 года отменил Казахстан?" answered
+    "Казахстан отменил встречу ... [1]" from a passage that says "отменена со стороны Японии".
+    The answer's other words are supported; the name, its premise, is not."""
+    asked = {_name_key(w): w for w in _NAME.findall(question)}
+    said = {_name_key(w) for w in _words(answer)}
+    held = {_name_key(w) for text in sources for w in _words(text)}
+    return {w for k, w in asked.items() if k in said and k not in held}
+
+
 def premise_correction(
     question: str, passages: Sequence[Passage], *, min_share: float = PREMISE_SHARE
 ) -> CiteResult:

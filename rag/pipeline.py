@@ -14,7 +14,7 @@ LLM are passed in.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from rag.cite import (
     split_claims,
     strip_markers,
     truncated_copy,
+    unsourced_names,
 )
 from rag.errors import InvalidInputError
 from rag.language import (
@@ -159,6 +160,28 @@ def _premise_body(raw: str) -> str | None:
     return None
 
 
+def _unsourced(
+    question: str,
+    checked: CiteResult,
+    passages: Sequence[Passage],
+    speaker: Callable[[Passage], Passage | None] | None,
+) -> set[str]:
+    """`unsourced_names` of the answer, looked up in the passages its citations point into and,
+    when one is missing there, in those passages widened back to their speaker's introduction
+    (`speaker`): "Почему Папава считает ...?" is answered from a quote that names him earlier."""
+    cited = [
+        p
+        for p in passages
+        if any(c.doc_id == p.doc_id and p.start <= c.start < p.end for c in checked.citations)
+    ]
+    answer = strip_markers(checked.text)
+    missing = unsourced_names(question, answer, [p.text for p in cited])
+    if missing and speaker is not None:
+        wide = [w.text for w in map(speaker, cited) if w is not None]
+        missing = unsourced_names(question, answer, [p.text for p in cited] + wide)
+    return missing
+
+
 def finish(
     raw: str,
     *,
@@ -168,10 +191,12 @@ def finish(
     shown: list[Passage],
     leads: Sequence[str | None] = (),
     encoder: Embedder | None = None,
+    speaker: Callable[[Passage], Passage | None] | None = None,
 ) -> Answer:
     """Classify the reply and check its citations (passages and timings: the caller's);
     `leads` as `speakers` gives them, for the passages `shown` it widened; `encoder` as
-    `rag.cite.cite` takes it."""
+    `rag.cite.cite` takes it; `speaker` as `Retriever.speaker`, to look up the names an answer
+    takes from the question."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
         # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
@@ -192,6 +217,13 @@ def finish(
         checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
+    if language == "ru" and body is None and _unsourced(question, checked, shown, speaker):
+        # the answer's words are supported but the name it took from the question is not: the
+        # question's premise, which the cited text contradicts or does not make
+        quotes = " ".join(
+            f"{c.quote.lstrip('-– ').rstrip('.!?… ')} [{c.n}]." for c in checked.citations
+        )
+        return Answer(f"{PREMISE[language]} {quotes}", True, language, checked.citations, raw=raw)
     corrects = contradicts_premise(checked.text, question) or misstates_number(
         question, strip_markers(checked.text), shown
     )
@@ -258,6 +290,7 @@ def answer_stream(
         shown=checked_against,
         leads=leads,
         encoder=retriever.embedder,
+        speaker=retriever.speaker,
     )
     lap("cite", t)
     lap("total", t0)

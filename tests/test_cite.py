@@ -18,6 +18,7 @@ from rag.cite import (
     split_claims,
     strip_markers,
     truncated_copy,
+    unsourced_names,
 )
 from rag.cite import extractive as cite_extractive
 from rag.types import Passage
@@ -378,6 +379,17 @@ def test_misstates_number__a_number_the_passages_lack_answered_with_one_they_hol
     question: str, answer: str, misstated: bool
 ) -> None:
     assert misstates_number(question, answer, P) is misstated
+
+
+def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds() -> None:
+    q = "Почему встречу в Центральной Азии отменил Казахстан?"
+    source = ["Встречу в Центральной Азии отменила Япония."]
+    assert unsourced_names(q, "Казахстан отменил встречу.", source) == {"Казахстан"}
+    assert unsourced_names(q, "Её отменила Япония.", source) == set()  # not repeated
+    assert unsourced_names(q, "Казахстан отменил.", ["Казахстана там не было."]) == set()
+    # a short name meets its other case; the question's first word is no name
+    assert unsourced_names("Кто в Центральную Азию?", "Азию.", ["Азии"]) == set()
+    assert unsourced_names("Почему так?", "Почему.", ["Иначе."]) == set()
 
 
 class GlossEmbedder(FakeEmbedder):

@@ -203,6 +203,34 @@ def test_answer__other_questions_are_shown_the_passages_alone() -> None:
     assert "Ранее в статье" not in llm.calls[0][-1]["content"] and not retriever.widened
 
 
+def test_answer__a_name_taken_from_the_question_that_the_source_lacks_is_corrected() -> None:
+    said = "Встречу планировали провести в прошлом году, но её отменила Япония из-за землетрясения."
+    passages = line_passages(f"Саммит пройдёт в Токио.\n{said}")
+    a = answer(
+        "Почему встречу отменил Казахстан?",
+        retriever=OverlapRetriever(passages),
+        llm=FakeLLM("Казахстан отменил встречу из-за землетрясения [1]."),
+        top_k=2,
+        max_tokens=50,
+    )
+    assert a.refused and a.text == f"{PREMISE_RU} {said.rstrip('.')} [1]."
+    assert [c.quote for c in a.citations] == [said]
+
+
+def test_answer__a_name_found_where_the_speaker_is_introduced_is_sourced() -> None:
+    retriever = SpeakerRetriever()
+    a = answer(
+        "Почему Сарсеков считает японский подход деполитизированным?",
+        retriever=retriever,
+        llm=FakeLLM(
+            "Сарсеков считает, что особенность японского подхода – деполитизированность [1]."
+        ),
+        top_k=1,
+        max_tokens=50,
+    )
+    assert not a.refused and "Сарсеков" in a.text and retriever.widened
+
+
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
     a, _ = _ask("Какая погода в Токио?", "В статье нет ответа на этот вопрос.")
     assert a.refused and a.text == REFUSAL_RU
