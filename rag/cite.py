@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|\]\s*\[)\s*\d{1,3})*)\s*\]")
 _WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)*")
+_LATIN = re.compile(r"[a-z]{3,}")
 _SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
 _ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
 _ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
@@ -210,9 +211,18 @@ class _Checker:
     language: Language
     known_numbers: frozenset[str]
     literal_numbers: frozenset[str]
+    latin_words: frozenset[str] = frozenset()
 
     def numbers_ok(self, claim: str) -> bool:
         return _numbers(claim) <= self.known_numbers
+
+    def slips_language(self, claim: str) -> bool:
+        """A Russian claim with a Latin-script word that neither the passages nor the question
+        hold ("В December 2025 года", "Turkmenistan"): the model lost the language mid-answer,
+        and the word is its own, not the source's."""
+        if self.language != "ru":
+            return False
+        return bool(set(_LATIN.findall(fold(claim))) - self.latin_words)
 
     @cached_property
     def asked(self) -> set[str]:
@@ -325,7 +335,11 @@ def _choose(
         for i, p in enumerate(passages)
         if not looks_like_injection(p.text)  # a planted instruction supports nothing
     }
-    if not checker.numbers_ok(claim.text) or checker.restates(claim.text):
+    if (
+        not checker.numbers_ok(claim.text)
+        or checker.restates(claim.text)
+        or checker.slips_language(claim.text)
+    ):
         return [], cands, False
     valid = [n for n in claim.markers if n in cands]
     best = max((c[0] for c in cands.values()), default=0.0)
@@ -417,7 +431,10 @@ def cite(
     sentence in a Russian passage, where words cannot be compared (see `best_span`)."""
     lang = language or detect_language(question)
     known = frozenset(n for p in passages for n in _numbers(p.text))
-    checker = _Checker(question, lang, known | _derived(known) | _numbers(question), known)
+    latin = frozenset(
+        w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
+    )
+    checker = _Checker(question, lang, known | _derived(known) | _numbers(question), known, latin)
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
     dropped: list[str] = []

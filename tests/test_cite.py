@@ -381,6 +381,16 @@ def test_misstates_number__a_number_the_passages_lack_answered_with_one_they_hol
     assert misstates_number(question, answer, P) is misstated
 
 
+def test_cite__a_russian_claim_that_slips_into_english_supports_nothing() -> None:
+    doc = "Саммит пройдёт 19-20 декабря 2025 года в Токио, пишет Ulysmedia.kz."
+    q = "Когда пройдёт саммит?"
+    assert cite("В December 2025 года [1].", _passages(doc), question=q).citations == ()
+    kept = cite(
+        "Саммит пройдёт в декабре 2025 года, пишет Ulysmedia.kz [1].", _passages(doc), question=q
+    )
+    assert len(kept.citations) == 1
+
+
 def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds() -> None:
     q = "Почему встречу в Центральной Азии отменил Казахстан?"
     source = ["Встречу в Центральной Азии отменила Япония."]
