@@ -2,7 +2,8 @@
 
 Each chunk satisfies `document_text[chunk.start:chunk.end] == chunk.text`. Paragraphs (lines) are
 the unit: a paragraph that fits `size` is one chunk; a longer one is split between sentences into
-pieces of about equal length; a sentence longer than `size` is split between words. Paragraphs
+pieces of about equal length, never cut right after a question (it stays with the sentences that
+answer it, even past `size`); a sentence longer than `size` is split between words. Paragraphs
 shorter than `min_size` (a heading, a one-line lead-in) join the next long paragraph's first chunk
 (or the last chunk, at the end of a document): the only case where a chunk crosses a paragraph
 boundary. Leading/trailing whitespace is never part of a
@@ -31,7 +32,7 @@ _SENT_END = re.compile(
 _SPACE = re.compile(r"\s+")
 # Part of every document's version (`index.build.version`): bump it when the cutting rules change,
 # so that the next `rag index` re-cuts documents indexed under the old rules.
-RULES = 1
+RULES = 2
 
 
 @dataclass(frozen=True)
@@ -106,15 +107,23 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
     return [(s, e) for s, e in pieces if e > s]
 
 
-def _pack(units: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
-    """Group consecutive units into about ceil(total/size) pieces of near-equal length."""
+def _asks(text: str, end: int) -> bool:
+    """The unit ending at `end` is a question (its last mark, closing quotes aside, is "?")."""
+    return text[:end].rstrip("»\"”')]").endswith("?")
+
+
+def _pack(text: str, units: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """Group consecutive units into about ceil(total/size) pieces of near-equal length. A question
+    never ends a piece ("Чем же этот саммит примечателен ...?" stays with the sentences answering
+    it): alone, a question says nothing and, shaped like the user's, outranks the answer."""
     total = units[-1][1] - units[0][0]
     n = max(1, math.ceil(total / size))
     target = total / n
     groups: list[tuple[int, int]] = []
     g_start, g_end = units[0]
     for s, e in units[1:]:
-        if e - g_start > size or (g_end - g_start >= target and len(groups) < n - 1):
+        full = e - g_start > size or (g_end - g_start >= target and len(groups) < n - 1)
+        if full and not _asks(text, g_end):
             groups.append((g_start, g_end))
             g_start = s
         g_end = e
@@ -245,7 +254,7 @@ def chunk_text(
         units: list[tuple[int, int]] = []
         for s, e in sentences(text, p_start, p_end):
             units.extend(_split_long(text, s, e, size) if e - s > size else [(s, e)])
-        groups = _pack(units, size)
+        groups = _pack(text, units, size)
         if carry is not None:
             # a lead-in ("We asked expert X.") belongs with what it introduces
             groups[0] = (carry, groups[0][1])

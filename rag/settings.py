@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     )
     embed_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
     chunk_size: int = Field(
-        400, ge=50, le=8000, description="Largest chunk length in characters (sentence-aware)."
+        400,
+        ge=50,
+        le=8000,
+        description="Largest chunk length in characters (sentence-aware; a short lead-in "
+        "paragraph or a question kept with its answer may add to it).",
     )
     chunk_min: int = Field(
         150, ge=0, description="Chunks shorter than this are merged into a neighbour."

@@ -54,9 +54,10 @@ def test_chunk__ids_are_deterministic(doc: str) -> None:
 def test_chunk__article_offsets_and_sizes() -> None:
     chunks = chunk_text("a", ARTICLE, size=400, min_size=150)
     assert all(ARTICLE[c.start : c.end] == c.text for c in chunks)
-    # within one paragraph a chunk keeps to the size; only carried short lead-ins add to it
-    assert all(len(c.text) <= 400 for c in chunks if "\n" not in c.text)
-    assert all(len(c.text.split("\n")[-1]) <= 400 for c in chunks)
+    # within one paragraph a chunk keeps to the size; only carried short lead-ins add to it, and
+    # a question kept with the sentence answering it
+    assert all(len(c.text) <= 400 for c in chunks if "\n" not in c.text and "?" not in c.text)
+    assert all(len(c.text.split("\n")[-1]) <= 400 for c in chunks if "?" not in c.text)
     assert {p for p in paragraphs(ARTICLE)} and len(chunks) < len(ARTICLE) / 200
 
 
@@ -78,6 +79,15 @@ def test_chunk__long_paragraph_splits_between_sentences() -> None:
     chunks = chunk_text("d", text, size=300, min_size=50)
     assert len(chunks) > 1
     assert all(c.text.endswith(".") for c in chunks)
+
+
+def test_chunk__a_question_stays_with_the_sentences_answering_it() -> None:
+    question = "Чем же этот саммит примечателен на фоне других?"
+    text = f"{question} " + " ".join(f"Ответ номер {i} о деле." for i in range(12))
+    chunks = chunk_text("d", text, size=60, min_size=10)
+    assert len(chunks) > 1 and all(not c.text.endswith("?") for c in chunks)
+    assert chunks[0].text.startswith(question) and chunks[0].text.endswith(".")
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
 
 
 def test_chunk__initials_do_not_end_a_sentence() -> None:
