@@ -43,8 +43,10 @@ fmt: install ## format and fix lint in place
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: install ## evaluate dev.jsonl with the defaults into eval-results/dev/
-	$(BIN)/rag eval $(or $(SET),data/eval/dev.jsonl) --out eval-results/dev
+SET       ?= data/eval/dev.jsonl
+
+eval: install ## evaluate a question set (SET=, default dev.jsonl) into eval-results/<set name>/
+	$(BIN)/rag eval $(SET) --out eval-results/$(basename $(notdir $(SET)))
 
 bench: install ## benchmarks into bench-results/ (JSON + markdown)
 	$(BIN)/rag bench --out bench-results

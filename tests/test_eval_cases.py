@@ -101,12 +101,14 @@ def test_load_cases__missing_file_is_a_clear_error(tmp_path: Path) -> None:
         load_cases(tmp_path / "nope.jsonl", CORPUS)
 
 
-def test_load_cases__the_dev_set_is_valid_against_the_shipped_article() -> None:
+@pytest.mark.parametrize(("name", "count"), [("dev.jsonl", 40), ("team.jsonl", 32)])
+def test_load_cases__the_shipped_sets_are_valid_against_the_shipped_article(
+    name: str, count: int
+) -> None:
     root = Path(__file__).resolve().parent.parent
-    dev = root / "data" / "eval" / "dev.jsonl"
     article = root / "data" / "corpus" / "tokyo-summit-2025.ru.txt"
-    cases = load_cases(dev, {article.name: article.read_text(encoding="utf-8")})
-    assert len(cases) == 40
+    cases = load_cases(root / "data" / "eval" / name, {article.name: article.read_text("utf-8")})
+    assert len(cases) == count
     assert all(s for c in cases for e in c.evidence for s in e.spans)
 
 
