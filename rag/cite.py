@@ -151,6 +151,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def statements(text: str) -> list[tuple[int, int]]:
+    """`sentence_spans` less the questions: a rhetorical question in the source ("Чем же этот
+    саммит примечателен ...?") shares the user's words but asserts nothing, so it supports no
+    claim and is quoted as no answer."""
+    return [
+        (a, b) for a, b in sentence_spans(text) if not text[a:b].rstrip("»\"”')]").endswith("?")
+    ]
+
+
 def split_claims(answer: str) -> list[Claim]:
     """Answer sentences with their markers; markers opening a sentence ("Text. [1] Next.") belong
     to the sentence before."""
@@ -293,12 +302,12 @@ def best_span(checker: _Checker, claim: str, passage: Passage, near: Sequence[fl
     question and claim in a multilingual embedding, and stands in for shared words (none across
     languages); it also picks a sentence when no word of the claim matches. With nothing to go
     on it returns the whole passage."""
-    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+    spans = statements(passage.text)
     best: tuple[tuple[float, int, float, int], Span] | None = None
     for i in range(len(spans)):
         for j in (i, i + 1):
-            if j >= len(spans):
-                continue
+            if j >= len(spans) or passage.text[spans[i][1] : spans[j][0]].strip():
+                continue  # no window runs across a question left out of `spans`
             a, b = spans[i][0], spans[j][1]
             s = checker.score(claim, passage.text[a:b])
             r = max(near[i], near[j]) if near else checker.relevance(passage.text[a:b])
@@ -313,7 +322,7 @@ def best_span(checker: _Checker, claim: str, passage: Passage, near: Sequence[fl
 def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:
     """(relevance, start, end) of the passage sentence sharing most words with the question."""
     best = (0.0, 0, 0)
-    for a, b in sentence_spans(passage.text):
+    for a, b in statements(passage.text):
         r = checker.relevance(passage.text[a:b])
         if r > best[0] + 1e-9:
             best = (r, a, b)
@@ -390,7 +399,7 @@ def _nearness(
     encoder: Embedder, question: str, claims: Sequence[Claim], passages: Sequence[Passage]
 ) -> list[list[list[float]]]:
     """[claim][passage][sentence]: cosine of (question + claim) with each passage sentence."""
-    sentences = [[p.text[a:b] for a, b in sentence_spans(p.text)] for p in passages]
+    sentences = [[p.text[a:b] for a, b in statements(p.text)] for p in passages]
     flat = [s for ss in sentences for s in ss]
     if not flat or not claims:
         return [[] for _ in claims]
@@ -409,7 +418,7 @@ def _nearness(
 def _nearest_elsewhere(passage: Passage, near: Sequence[float], a: int, b: int) -> tuple[int, int]:
     """The passage sentence nearest the question and claim, when it lies outside text[a:b] and
     is NEAR_MARGIN nearer than the sentences inside; else (0, 0)."""
-    spans = sentence_spans(passage.text)
+    spans = statements(passage.text)
     inside = [v for (sa, sb), v in zip(spans, near, strict=False) if a <= sa and sb <= b]
     k = max(range(len(near)), key=lambda i: near[i], default=None)
     if k is None or not inside or near[k] < max(inside) + NEAR_MARGIN:
@@ -503,7 +512,7 @@ def _best_sentence(
     for p in passages:
         if looks_like_injection(p.text):
             continue
-        for a, b in sentence_spans(p.text):
+        for a, b in statements(p.text):
             share = _relevance(asked, p.text[a:b])
             if share > best[0] and keep(p.text[a:b]):
                 best = (share, p, a, b)

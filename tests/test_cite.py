@@ -16,6 +16,7 @@ from rag.cite import (
     premise_correction,
     sentence_spans,
     split_claims,
+    statements,
     strip_markers,
     truncated_copy,
     unsourced_names,
@@ -389,6 +390,22 @@ def test_cite__a_russian_claim_that_slips_into_english_supports_nothing() -> Non
         "Саммит пройдёт в декабре 2025 года, пишет Ulysmedia.kz [1].", _passages(doc), question=q
     )
     assert len(kept.citations) == 1
+
+
+def test_statements__leave_out_questions() -> None:
+    text = "Чем же примечателен саммит? Он прошёл в Токио. «Кто платит?» Никто."
+    assert [text[a:b] for a, b in statements(text)] == ["Он прошёл в Токио.", "Никто."]
+
+
+def test_cite__a_question_in_the_source_supports_nothing_and_is_never_quoted() -> None:
+    doc = "Чем же примечателен саммит на фоне других форматов? Он прошёл в декабре в Токио."
+    q = "Чем примечателен саммит в Токио на фоне других форматов?"
+    assert (
+        cite("Саммит примечателен на фоне форматов [1].", _passages(doc), question=q).citations
+        == ()
+    )
+    found = cite_extractive(q, _passages(doc), min_share=0.1)
+    assert [c.quote for c in found.citations] == ["Он прошёл в декабре в Токио."]
 
 
 def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds() -> None:
