@@ -243,14 +243,18 @@ class _Checker:
         nothing, whatever it cites. In English it must also repeat ECHO_SHARE of the question: a
         short claim made of question words may pick one of the options the question names
         ("Japan" for "which side called it off"), and an English answer has no extractive
-        fallback to take its place (a Russian one does). A claim negating the question's premise
+        fallback to take its place (a Russian one does); not so when the question asks who.
+        A claim negating the question's premise
         corrects it. A claim with no content word or number at all ("Yes", "It is") restates
         whatever was asked: "Yes [1]" to "Was the summit held in Astana?" cited a sentence that
         merely names Astana."""
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
-        share = ECHO_SHARE if self.language == "en" else 0.0
+        # A person named only by the question's words is no answer to "who": "Kyrgyzstan [1]"
+        # for "Who represented Kyrgyzstan?" picks no option, whatever share it repeats.
+        picks = self.language == "en" and not asks_for_person(self.question)
+        share = ECHO_SHARE if picks else 0.0
         return (
             said <= self.asked
             and len(said) >= share * len(self.asked)

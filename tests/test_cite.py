@@ -255,6 +255,11 @@ def test_cite__english_answer_naming_one_option_of_the_question_is_kept() -> Non
     assert r.citations and "Астане" in r.citations[0].quote
 
 
+def test_cite__english_answer_to_who_made_of_the_question_s_words_is_dropped() -> None:
+    r = cite("Astana [1].", P, question="Who represented Astana at the meeting?")
+    assert not r.citations and r.dropped
+
+
 def test_cite__negation_of_the_question_is_kept_as_a_correction() -> None:
     q = "Почему Япония требует политической лояльности?"
     r = cite("Япония не требует политической лояльности [2].", P, question=q)
