@@ -89,6 +89,12 @@ def expand(text: str, citations: Sequence[Citation]) -> str:
     return " ".join(f"{b} {''.join(f'[{n}]' for n in ms)}{e}" for b, ms, e in out)
 
 
+def quoted(citations: Sequence[Citation]) -> str:
+    """The cited sentences as the answer's text, each with its marker (a quote's dialogue dash
+    dropped)."""
+    return " ".join(f"{c.quote.lstrip('-– ').rstrip('.!?… ')} [{c.n}]." for c in citations)
+
+
 def condense(question: str, history: Sequence[Turn]) -> tuple[str, str]:
     """(retrieval query, previous user question as a hint for the prompt). A follow-up ("а что
     сказал о нём Папава?") borrows the previous user question, which names what "нём" refers to;
@@ -217,19 +223,20 @@ def finish(
         checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
-    if language == "ru" and body is None and _unsourced(question, checked, shown, speaker):
+    corrects = (
+        body is not None
+        or contradicts_premise(checked.text, question)
+        or misstates_number(question, strip_markers(checked.text), shown)
         # the answer's words are supported but the name it took from the question is not: the
         # question's premise, which the cited text contradicts or does not make
-        quotes = " ".join(
-            f"{c.quote.lstrip('-– ').rstrip('.!?… ')} [{c.n}]." for c in checked.citations
-        )
-        return Answer(f"{PREMISE[language]} {quotes}", True, language, checked.citations, raw=raw)
-    corrects = contradicts_premise(checked.text, question) or misstates_number(
-        question, strip_markers(checked.text), shown
+        or (language == "ru" and _unsourced(question, checked, shown, speaker))
     )
-    if body is not None or corrects:
-        text = f"{PREMISE[language]} {checked.text}"
-        return Answer(text, True, language, checked.citations, raw=raw)
+    if corrects:
+        # A Russian correction is the cited sentences themselves: in its own words the small
+        # model repeats the premise it corrects ("Это не так. Япония требует от Казахстана
+        # нефти в обмен на ..."). An English one cannot quote a Russian text.
+        text = quoted(checked.citations) if language == "ru" else checked.text
+        return Answer(f"{PREMISE[language]} {text}", True, language, checked.citations, raw=raw)
     text = checked.text
     if language == "ru":
         text = expand(text, checked.citations)
