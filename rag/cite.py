@@ -25,6 +25,7 @@ by construction (passages carry exact offsets). Does not decide refusals (the pi
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -573,6 +574,26 @@ def misstates_number(question: str, answer: str, passages: Sequence[Passage]) ->
     asserted = {n for n in _numbers(question) if len(n.replace(".", "")) > 1}
     given = (_numbers(answer) & held) - _numbers(question)
     return bool(asserted - held) and bool(given)
+
+
+DISTINCT_SHARE = 0.1  # see `distinctive`
+
+
+def distinctive(question: str, documents: Sequence[str]) -> set[str]:
+    """The question's content words (words asking for a person aside) that the documents use in
+    few paragraphs (at least one, at most DISTINCT_SHARE of them): what tells a passage about
+    what was asked from one that merely shares its topic ("Узбекистана", not "саммите")."""
+    topic = _stems(without_person_words(question))
+    paragraphs = [line for text in documents for line in text.split("\n") if line.strip()]
+    limit = max(1, int(DISTINCT_SHARE * len(paragraphs)))
+    used = Counter(k for line in paragraphs for k in topic & _prefixes(line))
+    return {k for k in topic if 0 < used[k] <= limit}
+
+
+def off_question(question: str, passages: Sequence[Passage], documents: Sequence[str]) -> bool:
+    """True when the question has `distinctive` words in `documents` and no passage holds one."""
+    wanted = distinctive(question, documents)
+    return bool(wanted) and not any(wanted & _prefixes(p.text) for p in passages)
 
 
 _NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")

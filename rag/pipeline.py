@@ -23,6 +23,7 @@ from rag.cite import (
     cite,
     extractive,
     misstates_number,
+    off_question,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -166,6 +167,30 @@ def _premise_body(raw: str) -> str | None:
     return None
 
 
+def _cited(checked: CiteResult, passages: Sequence[Passage]) -> list[Passage]:
+    """The passages the answer's citations point into."""
+    return [
+        p
+        for p in passages
+        if any(c.doc_id == p.doc_id and p.start <= c.start < p.end for c in checked.citations)
+    ]
+
+
+def _off_question(
+    question: str,
+    checked: CiteResult,
+    passages: Sequence[Passage],
+    document: Callable[[str], str | None] | None,
+) -> bool:
+    """A person named from passages that hold none of the question's distinctive words
+    (`rag.cite.distinctive`): "Кто возглавлял делегацию Узбекистана на саммите?" answered with
+    an expert introduced "за прогнозами по саммиту" names somebody, but not who was asked for."""
+    if document is None or not asks_for_person(question):
+        return False
+    texts = [t for t in map(document, sorted({p.doc_id for p in passages})) if t]
+    return off_question(question, _cited(checked, passages), texts)
+
+
 def _unsourced(
     question: str,
     checked: CiteResult,
@@ -175,11 +200,7 @@ def _unsourced(
     """`unsourced_names` of the answer, looked up in the passages its citations point into and,
     when one is missing there, in those passages widened back to their speaker's introduction
     (`speaker`): "Почему Папава считает ...?" is answered from a quote that names him earlier."""
-    cited = [
-        p
-        for p in passages
-        if any(c.doc_id == p.doc_id and p.start <= c.start < p.end for c in checked.citations)
-    ]
+    cited = _cited(checked, passages)
     answer = strip_markers(checked.text)
     missing = unsourced_names(question, answer, [p.text for p in cited])
     if missing and speaker is not None:
@@ -198,11 +219,12 @@ def finish(
     leads: Sequence[str | None] = (),
     encoder: Embedder | None = None,
     speaker: Callable[[Passage], Passage | None] | None = None,
+    document: Callable[[str], str | None] | None = None,
 ) -> Answer:
     """Classify the reply and check its citations (passages and timings: the caller's);
     `leads` as `speakers` gives them, for the passages `shown` it widened; `encoder` as
-    `rag.cite.cite` takes it; `speaker` as `Retriever.speaker`, to look up the names an answer
-    takes from the question."""
+    `rag.cite.cite` takes it; `speaker` and `document` as `Retriever` has them, to look up the
+    names an answer takes from the question and the words that tell what a question asks."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
         # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
@@ -219,6 +241,8 @@ def finish(
         language=language,
         encoder=encoder,
     )
+    if language == "ru" and body is None and _off_question(question, checked, shown, document):
+        checked = CiteResult(text="", citations=())
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
     if not checked.citations:
@@ -298,6 +322,7 @@ def answer_stream(
         leads=leads,
         encoder=retriever.embedder,
         speaker=retriever.speaker,
+        document=retriever.document,
     )
     lap("cite", t)
     lap("total", t0)

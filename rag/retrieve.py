@@ -114,20 +114,32 @@ class HybridRetriever:
     def _visible(self, hits: list[tuple[StoredChunk, float]]) -> list[tuple[StoredChunk, float]]:
         return [(c, s) for c, s in hits if self._committed.get(c.doc_id) == c.doc_hash]
 
+    def _document(self, doc_id: str) -> tuple[str, Counter[str]] | None:
+        """The committed text of `doc_id` and its word counts, or None."""
+        version = self._committed.get(doc_id)
+        if version is None:
+            return None
+        key = (doc_id, version)
+        cached = self._texts.get(key)
+        if cached is None:
+            text = self.store.document_text(doc_id)
+            cached = (text, word_counts(text))
+            self._texts = {key: cached}  # one document at a time is plenty
+        return cached
+
+    def document(self, doc_id: str) -> str | None:
+        """The committed text of `doc_id`, or None when it is not in the index."""
+        cached = self._document(doc_id)
+        return cached[0] if cached else None
+
     def speaker(self, passage: Passage) -> Passage | None:
         """The passage widened back to the sentence that introduces the person it quotes, when
         that sentence lies within `context_chars` before it, or further back through reported
         speech, and the passage does not name them (see `index.chunk.speaker_sentence`); None
         otherwise."""
-        version = self._committed.get(passage.doc_id)
-        if version is None:
-            return None
-        key = (passage.doc_id, version)
-        cached = self._texts.get(key)
+        cached = self._document(passage.doc_id)
         if cached is None:
-            text = self.store.document_text(passage.doc_id)
-            cached = (text, word_counts(text))
-            self._texts = {key: cached}  # one document at a time is plenty
+            return None
         text, counts = cached
         if text[passage.start : passage.end] != passage.text:
             return None  # the document changed since the passage was read

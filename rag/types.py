@@ -110,6 +110,11 @@ class Retriever(Protocol):
         """`passage` widened back to the sentence introducing the person it quotes, or None."""
         ...
 
+    def document(self, doc_id: str) -> str | None:
+        """The indexed text of a document, or None: the citation check weighs a question's
+        words by how often the document uses them."""
+        ...
+
     @property
     def embedder(self) -> Embedder | None:
         """The multilingual sentence embedder queries are encoded with, if any: the citation

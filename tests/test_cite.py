@@ -11,7 +11,9 @@ from fakes import FakeEmbedder, line_passages
 
 from rag.cite import (
     cite,
+    distinctive,
     misstates_number,
+    off_question,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -411,6 +413,27 @@ def test_cite__a_question_in_the_source_supports_nothing_and_is_never_quoted() -
     )
     found = cite_extractive(q, _passages(doc), min_share=0.1)
     assert [c.quote for c in found.citations] == ["Он прошёл в декабре в Токио."]
+
+
+ARTICLE = "\n".join(
+    ["Саммит прошёл в Токио."] * 8
+    + ["Делегацию Узбекистана возглавил министр.", "О саммите рассказал политолог Петров."]
+)
+
+
+def test_distinctive__question_words_few_paragraphs_use() -> None:
+    q = "Кто из экспертов возглавлял делегацию Узбекистана на саммите в Токио?"
+    # "саммите" and "Токио" are in most paragraphs, "экспертов" asks for a person: neither tells
+    assert distinctive(q, [ARTICLE]) == {"возгл", "делег", "узбек"}
+    assert distinctive("Кто провалил саммит?", [ARTICLE]) == set()  # not in the article at all
+
+
+def test_off_question__a_passage_holding_no_distinctive_word_of_the_question() -> None:
+    q = "Кто возглавлял делегацию Узбекистана на саммите?"
+    intro, delegation = _passages(ARTICLE)[-1], _passages(ARTICLE)[-2]
+    assert off_question(q, [intro], [ARTICLE])
+    assert not off_question(q, [delegation], [ARTICLE])
+    assert not off_question("Кто был на саммите?", [intro], [ARTICLE])  # nothing distinctive
 
 
 def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds() -> None:

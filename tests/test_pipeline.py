@@ -38,6 +38,9 @@ class OverlapRetriever:
     def speaker(self, passage: Passage) -> Passage | None:
         return None
 
+    def document(self, doc_id: str) -> str | None:
+        return None
+
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         self.queries.append(query)
         q = {w[:5] for w in re.findall(r"\w+", query.lower())}
@@ -229,6 +232,43 @@ def test_answer__a_name_found_where_the_speaker_is_introduced_is_sourced() -> No
         max_tokens=50,
     )
     assert not a.refused and "Сарсеков" in a.text and retriever.widened
+
+
+class ArticleRetriever(OverlapRetriever):
+    """Finds the paragraphs of `doc` holding `only`; returns the whole text as the document,
+    whose word use tells what a question asks."""
+
+    def __init__(self, doc: str, only: str) -> None:
+        super().__init__([p for p in line_passages(doc) if only in p.text])
+        self.doc = doc
+
+    def document(self, doc_id: str) -> str | None:
+        return self.doc
+
+
+def test_answer__a_person_from_a_passage_with_none_of_the_question_s_distinctive_words() -> None:
+    doc = "\n".join(
+        ["Саммит прошёл в Токио."] * 8
+        + ["О саммите рассказал политолог Пётр Петров.", "Узбекистан участвует в формате."]
+    )
+    asked = "Кто возглавлял делегацию Узбекистана на саммите?"
+    a = answer(
+        asked,
+        retriever=ArticleRetriever(doc, "Петров"),
+        llm=FakeLLM("Пётр Петров [1]."),
+        top_k=2,
+        max_tokens=50,
+    )
+    assert a.refused and a.text == REFUSAL_RU
+    said = "Кто рассказал о саммите, по словам статьи?"
+    b = answer(
+        said,
+        retriever=ArticleRetriever(doc, "Петров"),
+        llm=FakeLLM("Пётр Петров [1]."),
+        top_k=2,
+        max_tokens=50,
+    )
+    assert not b.refused and "Петров" in b.text
 
 
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
