@@ -31,6 +31,38 @@ _SKELETON_SUBS = (
 )  # fmt: skip
 
 
+# Readable transliteration, for the Cyrillic letters the model slips into a Latin word.
+_READABLE = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
+        "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+        "я": "ya",
+    }
+)  # fmt: skip
+_MIXED = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[А-Яа-яЁё])\w+\b")
+
+
+def latinize_mixed(text: str) -> str:
+    """Words mixing Latin and Cyrillic letters spelled in Latin ("Sarсекov" -> "Sarsekov",
+    "batarейка" -> "batareyka"): the small model slips into Russian letters mid-word in an
+    English answer. Whole Russian words are left alone (a quoted Russian term is meant)."""
+
+    def spell(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return "".join(
+            (
+                ch.lower().translate(_READABLE).capitalize()
+                if ch.isupper()
+                else ch.translate(_READABLE)
+            )
+            for ch in word
+        )
+
+    return _MIXED.sub(spell, text)
+
+
 def fold(text: str) -> str:
     """Lower case with ё folded to е: how every comparison in this project sees words."""
     return text.lower().replace("ё", "е")

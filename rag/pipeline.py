@@ -37,6 +37,7 @@ from rag.language import (
     asks_for_person,
     contradicts_premise,
     detect_language,
+    latinize_mixed,
     looks_like_injection,
     looks_like_refusal,
 )
@@ -259,11 +260,12 @@ def finish(
         # A Russian correction is the cited sentences themselves: in its own words the small
         # model repeats the premise it corrects ("Это не так. Япония требует от Казахстана
         # нефти в обмен на ..."). An English one cannot quote a Russian text.
-        text = quoted(checked.citations) if language == "ru" else checked.text
+        text = quoted(checked.citations) if language == "ru" else latinize_mixed(checked.text)
         return Answer(f"{PREMISE[language]} {text}", True, language, checked.citations, raw=raw)
-    text = checked.text
     if language == "ru":
-        text = expand(text, checked.citations)
+        text = expand(checked.text, checked.citations)
+    else:
+        text = latinize_mixed(checked.text)
     return Answer(text, False, language, checked.citations, raw=raw)
 
 

@@ -7,6 +7,7 @@ import pytest
 from rag.language import (
     contradicts_premise,
     detect_language,
+    latinize_mixed,
     looks_like_injection,
     looks_like_refusal,
     skeleton,
@@ -121,3 +122,18 @@ def test_contradicts_premise(answer: str, question: str, expected: bool) -> None
 )
 def test_skeleton__meets_transliterations(ru: str, en: str) -> None:
     assert skeleton(ru)[:4] == skeleton(en)[:4]
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("Arsen Sarсеков [1].", "Arsen Sarsekov [1]."),
+        ('to a "batarейка"', 'to a "batareyka"'),
+        ("Шamsuddinov", "Shamsuddinov"),
+        # whole Russian words are meant: a quoted term, a name in the article's spelling
+        ("a «тихая гавань», says Папава", "a «тихая гавань», says Папава"),
+        ("plain English 2025", "plain English 2025"),
+    ],
+)
+def test_latinize_mixed__spells_mixed_script_words_in_latin(text: str, spelled: str) -> None:
+    assert latinize_mixed(text) == spelled

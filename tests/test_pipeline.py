@@ -271,6 +271,11 @@ def test_answer__a_person_from_a_passage_with_none_of_the_question_s_distinctive
     assert not b.refused and "Петров" in b.text
 
 
+def test_answer__english_answer_spells_a_mixed_script_name_in_latin() -> None:
+    a, _ = _ask("Who mentions uranium?", "Papavа mentions uranium [3].")
+    assert not a.refused and a.text == "Papava mentions uranium [1]."
+
+
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
     a, _ = _ask("Какая погода в Токио?", "В статье нет ответа на этот вопрос.")
     assert a.refused and a.text == REFUSAL_RU
