@@ -30,6 +30,7 @@ from rag.cite import (
     split_claims,
     strip_markers,
     truncated_copy,
+    unheld_names,
     unsourced_names,
 )
 from rag.errors import InvalidInputError
@@ -192,22 +193,49 @@ def _off_question(
     return off_question(question, _cited(checked, passages), texts)
 
 
+def _sources(
+    checked: CiteResult,
+    passages: Sequence[Passage],
+    speaker: Callable[[Passage], Passage | None] | None,
+    missing: Callable[[Sequence[str]], object],
+) -> list[str]:
+    """The texts of the passages the answer's citations point into, and, when `missing` finds
+    something missing there, of those passages widened back to their speaker's introduction
+    (`speaker`): "Почему Папава считает ...?" is answered from a quote that names him earlier."""
+    cited = _cited(checked, passages)
+    texts = [p.text for p in cited]
+    if missing(texts) and speaker is not None:
+        texts += [w.text for w in map(speaker, cited) if w is not None]
+    return texts
+
+
 def _unsourced(
     question: str,
     checked: CiteResult,
     passages: Sequence[Passage],
     speaker: Callable[[Passage], Passage | None] | None,
 ) -> set[str]:
-    """`unsourced_names` of the answer, looked up in the passages its citations point into and,
-    when one is missing there, in those passages widened back to their speaker's introduction
-    (`speaker`): "Почему Папава считает ...?" is answered from a quote that names him earlier."""
-    cited = _cited(checked, passages)
+    """`unsourced_names` of the answer in its sources (see `_sources`)."""
     answer = strip_markers(checked.text)
-    missing = unsourced_names(question, answer, [p.text for p in cited])
-    if missing and speaker is not None:
-        wide = [w.text for w in map(speaker, cited) if w is not None]
-        missing = unsourced_names(question, answer, [p.text for p in cited] + wide)
-    return missing
+
+    def missing(texts: Sequence[str]) -> set[str]:
+        return unsourced_names(question, answer, texts)
+
+    return missing(_sources(checked, passages, speaker, missing))
+
+
+def _unheld(
+    question: str,
+    checked: CiteResult,
+    passages: Sequence[Passage],
+    speaker: Callable[[Passage], Passage | None] | None,
+) -> dict[str, str]:
+    """`unheld_names` of the question in the answer's sources (see `_sources`)."""
+
+    def missing(texts: Sequence[str]) -> dict[str, str]:
+        return unheld_names(question, texts)
+
+    return missing(_sources(checked, passages, speaker, missing))
 
 
 def finish(
@@ -245,7 +273,13 @@ def finish(
     if language == "ru" and body is None and _off_question(question, checked, shown, document):
         checked = CiteResult(text="", citations=())
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
-        checked = with_speaker(extractive(question, shown, cited=parse_markers(raw)), shown, leads)
+        found = extractive(question, shown, cited=parse_markers(raw))
+        if found.citations and _unheld(question, found, shown, speaker):
+            # a quote from a passage that holds not every name the question does answers
+            # another question ("США подписали соглашение ..." for "Какие соглашения подписали
+            # Япония и Туркменистан?")
+            found = CiteResult(text="", citations=())
+        checked = with_speaker(found, shown, leads)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     corrects = (

@@ -21,6 +21,7 @@ from rag.cite import (
     statements,
     strip_markers,
     truncated_copy,
+    unheld_names,
     unsourced_names,
 )
 from rag.cite import extractive as cite_extractive
@@ -434,6 +435,14 @@ def test_off_question__a_passage_holding_no_distinctive_word_of_the_question() -
     assert off_question(q, [intro], [ARTICLE])
     assert not off_question(q, [delegation], [ARTICLE])
     assert not off_question("Кто был на саммите?", [intro], [ARTICLE])  # nothing distinctive
+
+
+def test_unheld_names__the_question_s_names_no_source_holds() -> None:
+    q = "Какие соглашения подписали Япония и Туркменистан?"
+    assert unheld_names(q, ["США подписали соглашение с японской стороной."]) == {
+        "турк": "Туркменистан"
+    }
+    assert unheld_names(q, ["Туркменистан и Япония."]) == {}
 
 
 def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds() -> None:
