@@ -581,13 +581,13 @@ DISTINCT_SHARE = 0.1  # see `distinctive`
 
 def distinctive(question: str, documents: Sequence[str]) -> set[str]:
     """The question's content words (words asking for a person aside) that the documents use in
-    few paragraphs (at least one, at most DISTINCT_SHARE of them): what tells a passage about
-    what was asked from one that merely shares its topic ("Узбекистана", not "саммите")."""
+    few paragraphs (at most DISTINCT_SHARE of them) or in none: what tells a passage about what
+    was asked from one that merely shares its topic ("Узбекистана", "провал", not "саммите")."""
     topic = _stems(without_person_words(question))
     paragraphs = [line for text in documents for line in text.split("\n") if line.strip()]
     limit = max(1, int(DISTINCT_SHARE * len(paragraphs)))
     used = Counter(k for line in paragraphs for k in topic & _prefixes(line))
-    return {k for k in topic if 0 < used[k] <= limit}
+    return {k for k in topic if used[k] <= limit}
 
 
 def off_question(question: str, passages: Sequence[Passage], documents: Sequence[str]) -> bool:

@@ -274,7 +274,10 @@ def finish(
         checked = CiteResult(text="", citations=())
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         found = extractive(question, shown, cited=parse_markers(raw))
-        if found.citations and _unheld(question, found, shown, speaker):
+        if found.citations and (
+            _unheld(question, found, shown, speaker)
+            or _off_question(question, found, shown, document)
+        ):
             # a quote from a passage that holds not every name the question does answers
             # another question ("США подписали соглашение ..." for "Какие соглашения подписали
             # Япония и Туркменистан?")

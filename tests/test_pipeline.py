@@ -302,6 +302,14 @@ def test_answer__english_answer_spells_a_mixed_script_name_in_latin() -> None:
     assert not a.refused and a.text == "Papava mentions uranium [1]."
 
 
+def test_answer__a_fallback_quote_for_who_must_hold_a_distinctive_word_too() -> None:
+    doc = "\n".join(["Саммит прошёл в Токио."] * 8 + ["Прогноз саммита дал эксперт Пётр Петров."])
+    asked = "Кто из экспертов предсказал провал саммита?"
+    retriever = ArticleRetriever(doc, "Петров")
+    a = answer(asked, retriever=retriever, llm=FakeLLM("Пётр Петров [1]."), top_k=1, max_tokens=50)
+    assert a.refused and a.text == REFUSAL_RU
+
+
 def test_answer__llm_refusal_gives_the_refusal_constant() -> None:
     a, _ = _ask("Какая погода в Токио?", "В статье нет ответа на этот вопрос.")
     assert a.refused and a.text == REFUSAL_RU
