@@ -107,9 +107,9 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
     return [(s, e) for s, e in pieces if e > s]
 
 
-def _asks(text: str, end: int) -> bool:
-    """The unit ending at `end` is a question (its last mark, closing quotes aside, is "?")."""
-    return text[:end].rstrip("»\"”')]").endswith("?")
+def is_question(sentence: str) -> bool:
+    """The sentence's last mark, closing quotes and brackets aside, is "?"."""
+    return sentence.rstrip().rstrip("»\"”')]").endswith("?")
 
 
 def _pack(text: str, units: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
@@ -123,7 +123,7 @@ def _pack(text: str, units: list[tuple[int, int]], size: int) -> list[tuple[int,
     g_start, g_end = units[0]
     for s, e in units[1:]:
         full = e - g_start > size or (g_end - g_start >= target and len(groups) < n - 1)
-        if full and not _asks(text, g_end):
+        if full and not is_question(text[g_start:g_end]):
             groups.append((g_start, g_end))
             g_start = s
         g_end = e

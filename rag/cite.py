@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from index.chunk import is_question
 from rag.language import (
     asks_for_person,
     contradicts_premise,
@@ -156,9 +157,7 @@ def statements(text: str) -> list[tuple[int, int]]:
     """`sentence_spans` less the questions: a rhetorical question in the source ("Чем же этот
     саммит примечателен ...?") shares the user's words but asserts nothing, so it supports no
     claim and is quoted as no answer."""
-    return [
-        (a, b) for a, b in sentence_spans(text) if not text[a:b].rstrip("»\"”')]").endswith("?")
-    ]
+    return [(a, b) for a, b in sentence_spans(text) if not is_question(text[a:b])]
 
 
 def split_claims(answer: str) -> list[Claim]:
@@ -245,8 +244,8 @@ class _Checker:
         short claim made of question words may pick one of the options the question names
         ("Japan" for "which side called it off"), and an English answer has no extractive
         fallback to take its place (a Russian one does); not so when the question asks who.
-        A claim negating the question's premise
-        corrects it. A claim with no content word or number at all ("Yes", "It is") restates
+        A claim negating the question's premise corrects it. A claim with no content word or
+        number at all ("Yes", "It is") restates
         whatever was asked: "Yes [1]" to "Was the summit held in Astana?" cited a sentence that
         merely names Astana."""
         said = _stems(claim)

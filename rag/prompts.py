@@ -90,9 +90,9 @@ LEAD = "(Ранее в статье: {lead})"
 
 def shorten(text: str, max_chars: int) -> str:
     """`text` on one line, cut after its last sentence that ends within `max_chars` (at a word,
-    marked "…", when no sentence does). Measured on dev: a passage whose paragraphs stood on
-    lines of their own was read as several passages, so the model answered dev-003 from the
-    wrong one; and a cut inside a sentence ("значимость на …") was copied into the answer."""
+    marked "…", when no sentence does): a passage cut inside a sentence ("значимость на …") was
+    copied into an answer as it stood. One line per passage keeps each numbered passage one
+    block (measured: no dev or team answer changed)."""
     text = " ".join(text.split())
     if len(text) <= max_chars:
         return text
