@@ -283,6 +283,10 @@ def finish(
             # Япония и Туркменистан?")
             found = CiteResult(text="", citations=())
         checked = with_speaker(found, shown, leads)
+    if not checked.citations and body is not None:
+        # "Это не так." and then an echo of the premise: the passage sentence negating it says
+        # what the model meant to
+        checked = premise_correction(question, shown)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     corrects = (

@@ -335,6 +335,13 @@ def test_answer__a_russian_correction_is_shown_in_the_words_of_its_source() -> N
     assert a.refused and a.text == f"{PREMISE_RU} {said.rstrip('.')} [1]."
 
 
+def test_answer__a_correction_that_only_echoes_the_premise_quotes_the_negating_sentence() -> None:
+    reply = "Это не так. Япония требует от стран политической лояльности [1]."
+    a, _ = _ask("Почему Япония требует от стран политической лояльности?", reply)
+    said = DOC.split("\n")[1]
+    assert a.refused and a.text == f"{PREMISE_RU} {said.rstrip('.')} [1]."
+
+
 def test_answer__refusal_of_a_false_premise_says_what_the_article_says() -> None:
     a, _ = _ask("Почему Япония требует от стран политической лояльности?", "NO_ANSWER")
     assert a.refused and a.text.startswith(PREMISE_RU)
