@@ -14,33 +14,27 @@ from rag.types import Language
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _LETTER = re.compile(r"[^\W\d_]")
 
+# Latin letters for Cyrillic ones, readable: how a word the model half-wrote in Cyrillic is
+# spelled in an English answer (`latinize_mixed`).
+_LATIN_OF = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya",
+}  # fmt: skip
+_READABLE = str.maketrans(_LATIN_OF)
 # Transliteration to a coarse Latin skeleton, so that "Папава" and "Papava", "Ованнисян" and
 # "Hovhannisyan", "литий" and "lithium" meet. Lossy on purpose: h, soft/hard signs and doubled
 # letters vanish, y/j/i merge.
 _TRANSLIT = str.maketrans(
-    {
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-        "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
-        "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu",
-        "я": "ia",
-    }
-)  # fmt: skip
+    _LATIN_OF | {"ё": "e", "й": "i", "х": "h", "щ": "sch", "ю": "iu", "я": "ia"}
+)
 _SKELETON_SUBS = (
     ("ph", "f"), ("c", "k"), ("q", "k"), ("x", "ks"), ("w", "v"), ("y", "i"), ("j", "i"), ("h", ""),
 )  # fmt: skip
 
 
-# Readable transliteration, for the Cyrillic letters the model slips into a Latin word.
-_READABLE = str.maketrans(
-    {
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
-        "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-        "я": "ya",
-    }
-)  # fmt: skip
 _MIXED = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[А-Яа-яЁё])\w+\b")
 
 

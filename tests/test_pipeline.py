@@ -277,24 +277,21 @@ def test_answer__a_person_from_a_passage_with_none_of_the_question_s_distinctive
         ["Саммит прошёл в Токио."] * 8
         + ["О саммите рассказал политолог Пётр Петров.", "Узбекистан участвует в формате."]
     )
-    asked = "Кто возглавлял делегацию Узбекистана на саммите?"
-    a = answer(
-        asked,
-        retriever=ArticleRetriever(doc, "Петров"),
-        llm=FakeLLM("Пётр Петров [1]."),
-        top_k=2,
-        max_tokens=50,
+    asked, said = (
+        answer(
+            question,
+            retriever=ArticleRetriever(doc, "Петров"),
+            llm=FakeLLM("Пётр Петров [1]."),
+            top_k=2,
+            max_tokens=50,
+        )
+        for question in (
+            "Кто возглавлял делегацию Узбекистана на саммите?",
+            "Кто рассказал о саммите, по словам статьи?",
+        )
     )
-    assert a.refused and a.text == REFUSAL_RU
-    said = "Кто рассказал о саммите, по словам статьи?"
-    b = answer(
-        said,
-        retriever=ArticleRetriever(doc, "Петров"),
-        llm=FakeLLM("Пётр Петров [1]."),
-        top_k=2,
-        max_tokens=50,
-    )
-    assert not b.refused and "Петров" in b.text
+    assert asked.refused and asked.text == REFUSAL_RU
+    assert not said.refused and "Петров" in said.text
 
 
 def test_answer__english_answer_spells_a_mixed_script_name_in_latin() -> None:
