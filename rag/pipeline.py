@@ -194,48 +194,30 @@ def _off_question(
 
 
 def _sources(
+    question: str,
     checked: CiteResult,
     passages: Sequence[Passage],
     speaker: Callable[[Passage], Passage | None] | None,
-    missing: Callable[[Sequence[str]], object],
 ) -> list[str]:
-    """The texts of the passages the answer's citations point into, and, when `missing` finds
-    something missing there, of those passages widened back to their speaker's introduction
+    """The texts of the passages the answer's citations point into and, when a name of the
+    question is missing there, of those passages widened back to their speaker's introduction
     (`speaker`): "Почему Папава считает ...?" is answered from a quote that names him earlier."""
     cited = _cited(checked, passages)
     texts = [p.text for p in cited]
-    if missing(texts) and speaker is not None:
+    if unheld_names(question, texts) and speaker is not None:
         texts += [w.text for w in map(speaker, cited) if w is not None]
     return texts
 
 
 def _unsourced(
     question: str,
+    said: str,
     checked: CiteResult,
     passages: Sequence[Passage],
     speaker: Callable[[Passage], Passage | None] | None,
-) -> set[str]:
-    """`unsourced_names` of the answer in its sources (see `_sources`)."""
-    answer = strip_markers(checked.text)
-
-    def missing(texts: Sequence[str]) -> set[str]:
-        return unsourced_names(question, answer, texts)
-
-    return missing(_sources(checked, passages, speaker, missing))
-
-
-def _unheld(
-    question: str,
-    checked: CiteResult,
-    passages: Sequence[Passage],
-    speaker: Callable[[Passage], Passage | None] | None,
-) -> dict[str, str]:
-    """`unheld_names` of the question in the answer's sources (see `_sources`)."""
-
-    def missing(texts: Sequence[str]) -> dict[str, str]:
-        return unheld_names(question, texts)
-
-    return missing(_sources(checked, passages, speaker, missing))
+) -> bool:
+    """`unsourced_names` of the answer `said`, in its sources (see `_sources`)."""
+    return bool(unsourced_names(question, said, _sources(question, checked, passages, speaker)))
 
 
 def finish(
@@ -275,7 +257,7 @@ def finish(
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         found = extractive(question, shown, cited=parse_markers(raw))
         if found.citations and (
-            _unheld(question, found, shown, speaker)
+            unheld_names(question, _sources(question, found, shown, speaker))
             or _off_question(question, found, shown, document)
         ):
             # a quote from a passage that holds not every name the question does answers
@@ -289,13 +271,14 @@ def finish(
         checked = premise_correction(question, shown)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
+    said = strip_markers(checked.text)
     corrects = (
         body is not None
         or contradicts_premise(checked.text, question)
-        or misstates_number(question, strip_markers(checked.text), shown)
+        or misstates_number(question, said, shown)
         # the answer's words are supported but the name it took from the question is not: the
         # question's premise, which the cited text contradicts or does not make
-        or (language == "ru" and _unsourced(question, checked, shown, speaker))
+        or (language == "ru" and _unsourced(question, said, checked, shown, speaker))
     )
     if corrects:
         # A Russian correction is the cited sentences themselves: in its own words the small

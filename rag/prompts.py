@@ -9,9 +9,9 @@ Does not decide anything: `rag.pipeline` builds messages with `qa_messages()` an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from rag.cite import sentence_spans
 from rag.language import detect_language
 from rag.types import Passage
 
@@ -96,7 +96,7 @@ def shorten(text: str, max_chars: int) -> str:
     text = " ".join(text.split())
     if len(text) <= max_chars:
         return text
-    ends = [m.end() for m in re.finditer(r"[.!?…][»\"”')]*(?= )", text[: max_chars + 1])]
+    ends = [b for _, b in sentence_spans(text) if b <= max_chars and text[b - 1] in ".!?…»\"”')"]
     return text[: ends[-1]] if ends else text[:max_chars].rsplit(" ", 1)[0] + " …"
 
 
