@@ -71,11 +71,16 @@ EXTRACTIVE_FALLBACK = True
 EXPAND_WORDS = 3
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("ё", "е").split())
+
+
 def expand(text: str, citations: Sequence[Citation]) -> str:
-    """Replace each short or truncated-copy answer sentence by the sentence it cites (once: two
-    sentences expanding to the same quote become one, with both sentences' markers). A short
-    sentence citing two spans ("Арсен Сарсеков [1][2]": where he is introduced, where he says
-    it) stays as written: either quote alone would lose what the other holds."""
+    """Replace each short or truncated-copy answer sentence by the sentence it cites (once: a
+    sentence that an earlier one, expanded or not, already holds is dropped, its markers going to
+    that one). A short sentence citing two spans ("Арсен Сарсеков [1][2]": where he is
+    introduced, where he says it) stays as written: either quote alone would lose what the
+    other holds."""
     out: list[tuple[str, list[int], str]] = []  # (body, markers, end)
     for claim in split_claims(text):
         body, end = claim.text.rstrip(".!?… "), claim.text[len(claim.text.rstrip(".!?… ")) :]
@@ -85,8 +90,11 @@ def expand(text: str, citations: Sequence[Citation]) -> str:
             short = len(claim.text.split()) <= EXPAND_WORDS and len(marks) == 1
             if short or truncated_copy(claim.text, quote):
                 body, end = quote.rstrip(".!?… "), "."
-        if out and out[-1][0] == body:
-            out[-1][1].extend(n for n in marks if n not in out[-1][1])
+        kept = next((o for o in out if body and _folded(body) in _folded(o[0])), None)
+        if kept is not None:
+            # said already, inside an earlier sentence's quote: "Китай строит дороги [1].
+            # Япония предлагает оснастку [2]." both expand into the one sentence holding both
+            kept[1].extend(n for n in marks if n not in kept[1])
             continue
         out.append((body, marks, end or "."))
     return " ".join(f"{b} {''.join(f'[{n}]' for n in ms)}{e}" for b, ms, e in out)

@@ -115,6 +115,20 @@ def test_expand__short_answer_citing_two_spans_stays_as_written() -> None:
     )
 
 
+def test_expand__sentence_held_by_an_earlier_expanded_quote_is_not_said_twice() -> None:
+    quote = Citation(
+        1,
+        "a.txt",
+        0,
+        80,
+        "Если Китай строит дороги, то Япония предлагает высокотехнологичную оснастку.",
+    )
+    reply = "Китай строит дороги [1]. Япония предлагает высокотехнологичную оснастку [1]."
+    assert expand(reply, [quote]) == (
+        "Если Китай строит дороги, то Япония предлагает высокотехнологичную оснастку [1]."
+    )
+
+
 def test_with_speaker__extractive_quote_is_led_by_the_introduction_of_its_speaker() -> None:
     text = "О своём мнении рассказал политолог Арсен Сарсеков. Атомная энергетика перезапускается."
     wide = Passage("a.txt", "c1", 100, 100 + len(text), text, 0.0)
