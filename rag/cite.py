@@ -38,6 +38,7 @@ from rag.language import (
     detect_language,
     fold,
     looks_like_injection,
+    negates,
     skeleton,
     without_person_words,
 )
@@ -630,4 +631,32 @@ def premise_correction(
     a refusal say what the article says instead, as a corrected premise must."""
     return _best_sentence(
         question, passages, lambda sentence: contradicts_premise(sentence, question), min_share
+    )
+
+
+def nearest_negation(question: str, passages: Sequence[Passage], encoder: Embedder) -> CiteResult:
+    """The passage sentence nearest the question in meaning (`encoder`) among those that negate
+    something, quoted with its citation; empty when none does. For a reply that says the premise
+    is false and then only echoes it ("That is not so. The summit forces Central Asia to choose
+    between East and West [2]."): the model saw a sentence that denies the premise, and an English
+    question shares no words with a Russian one, so `premise_correction` cannot find it. Only for
+    replies that call the premise false: the nearest negating sentence alone would also "correct"
+    a true premise (measured: for an answerable question it can be the nearest sentence)."""
+    found = [
+        (p, a, b)
+        for p in passages
+        if not looks_like_injection(p.text)
+        for a, b in statements(p.text)
+        if negates(p.text[a:b])
+    ]
+    if not found:
+        return CiteResult(text="", citations=())
+    vectors = encoder.embed_passages([p.text[a:b] for p, a, b in found])
+    sims = (vectors @ encoder.embed_query(question)).tolist()
+    k = max(range(len(found)), key=lambda i: sims[i])
+    p, a, b = found[k]
+    quote = p.text[a:b]
+    cit = Citation(1, p.doc_id, p.start + a, p.start + b, quote)
+    return CiteResult(
+        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(sims[k],)
     )

@@ -169,6 +169,11 @@ def _negated(text: str) -> set[str]:
     return out
 
 
+def negates(text: str) -> bool:
+    """True when the text negates a content word ("Япония не требует ...")."""
+    return bool(_negated(text))
+
+
 def contradicts_premise(answer: str, question: str) -> bool:
     """True when the answer negates a word the question asserts ("Почему Япония требует ...?" ->
     "Япония не требует ..."): the answer corrects the question's premise instead of answering it."""

@@ -23,6 +23,7 @@ from rag.cite import (
     cite,
     extractive,
     misstates_number,
+    nearest_negation,
     off_question,
     parse_markers,
     premise_correction,
@@ -42,7 +43,15 @@ from rag.language import (
     looks_like_injection,
     looks_like_refusal,
 )
-from rag.prompts import DECLINE, NO_PASSAGES_EN, NO_PASSAGES_RU, PREMISE, REFUSAL, qa_messages
+from rag.prompts import (
+    DECLINE,
+    NO_PASSAGES_EN,
+    NO_PASSAGES_RU,
+    PREMISE,
+    REFUSAL,
+    SAYS_OTHERWISE_EN,
+    qa_messages,
+)
 from rag.types import (
     LLM,
     Answer,
@@ -228,6 +237,26 @@ def _unsourced(
     return bool(unsourced_names(question, said, _sources(question, checked, passages, speaker)))
 
 
+def _denial(
+    question: str,
+    raw: str,
+    shown: Sequence[Passage],
+    language: Language,
+    encoder: Embedder | None,
+) -> CiteResult:
+    """For "Это не так." followed by an echo of the premise: the shown sentence negating the
+    premise, which says what the model meant to. Found by the question's words, else (an English
+    question over a Russian text shares none) by meaning, in the passages the reply cited. An
+    English answer cannot quote the Russian sentence, so it points at it."""
+    found = premise_correction(question, shown)
+    if not found.citations and encoder is not None:
+        cited = [shown[n - 1] for n in dict.fromkeys(parse_markers(raw)) if 0 < n <= len(shown)]
+        found = nearest_negation(question, cited or shown, encoder)
+    if found.citations and language == "en":
+        found = replace(found, text=f"{SAYS_OTHERWISE_EN} [1].")
+    return found
+
+
 def finish(
     raw: str,
     *,
@@ -274,9 +303,7 @@ def finish(
             found = CiteResult(text="", citations=())
         checked = with_speaker(found, shown, leads)
     if not checked.citations and body is not None:
-        # "Это не так." and then an echo of the premise: the passage sentence negating it says
-        # what the model meant to
-        checked = premise_correction(question, shown)
+        checked = _denial(question, raw, shown, language, encoder)
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     said = strip_markers(checked.text)

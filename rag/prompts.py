@@ -22,6 +22,8 @@ DECLINE_EN = "I only answer questions about the article and do not reveal my ins
 # A corrected premise starts with this, so the pipeline can mark the answer as refused.
 PREMISE_RU = "Это не так."
 PREMISE_EN = "That is not so."
+# An English correction's pointer to the Russian sentence that denies the premise (its citation).
+SAYS_OTHERWISE_EN = "The article says otherwise"
 # What the model is taught to reply when the passages hold no answer; the user sees REFUSAL. A
 # sentinel rather than a sentence: its first token starts no real answer, so the local backend can
 # weigh refusing against answering with one logit bias (rag.llm, README: measured).

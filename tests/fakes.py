@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -39,6 +40,28 @@ class FakeEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._vec(t) for t in texts])
+
+
+class GlossEmbedder(FakeEmbedder):
+    """The bag-of-stems fake, made cross-lingual by a small English -> Russian glossary: what a
+    multilingual embedder does for a real English claim and a Russian sentence."""
+
+    GLOSS: ClassVar[dict[str, str]] = {
+        "organized": "проводит",
+        "government": "правительство",
+        "breakthrough": "прорыв",
+        "revolutionary": "революционный",
+        "step": "шаг",
+        "demand": "требует",
+        "loyalty": "лояльности",
+        "choose": "выбор",
+        "east": "востоком",
+        "west": "западом",
+    }
+
+    def _vec(self, text: str) -> np.ndarray:
+        words = re.findall(r"\w+", text.lower())
+        return super()._vec(" ".join(self.GLOSS.get(w, w) for w in words))
 
 
 Reply = str | Callable[[list[dict[str, str]]], str]

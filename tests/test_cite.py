@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from typing import ClassVar
-
-import numpy as np
 import pytest
-from fakes import FakeEmbedder, line_passages
+from fakes import GlossEmbedder, line_passages
 
 from rag.cite import (
     cite,
     distinctive,
     misstates_number,
+    nearest_negation,
     off_question,
     parse_markers,
     premise_correction,
@@ -456,23 +453,6 @@ def test_unsourced_names__a_question_name_the_answer_repeats_and_no_source_holds
     assert unsourced_names("Почему так?", "Почему.", ["Иначе."]) == set()
 
 
-class GlossEmbedder(FakeEmbedder):
-    """The bag-of-stems fake, made cross-lingual by a small English -> Russian glossary: what a
-    multilingual embedder does for a real English claim and a Russian sentence."""
-
-    GLOSS: ClassVar[dict[str, str]] = {
-        "organized": "проводит",
-        "government": "правительство",
-        "breakthrough": "прорыв",
-        "revolutionary": "революционный",
-        "step": "шаг",
-    }
-
-    def _vec(self, text: str) -> np.ndarray:
-        words = re.findall(r"\w+", text.lower())
-        return super()._vec(" ".join(self.GLOSS.get(w, w) for w in words))
-
-
 TWO_SUMMITS = (
     "Чем же этот саммит примечателен на фоне других форматов?\n"
     "Правительство Японии проводит саммит в Токио."
@@ -519,3 +499,19 @@ def test_cite__english_who_answer_also_cites_where_the_words_are_said() -> None:
     q = "What is not a revolutionary breakthrough?"
     r = cite("Papava's view [1].", _passages(doc), question=q, encoder=GlossEmbedder())
     assert len(r.citations) == 1
+
+
+def test_nearest_negation__finds_the_sentence_denying_an_english_premise_by_meaning() -> None:
+    doc = (
+        "Саммит проходит в Токио. Это не про передел, а про инженерию. "
+        "Япония предлагает не выбор между Востоком и Западом, а дом."
+    )
+    q = "Why must Central Asia choose between East and West?"
+    r = nearest_negation(q, _passages(doc), GlossEmbedder())
+    assert [c.quote for c in r.citations] == [
+        "Япония предлагает не выбор между Востоком и Западом, а дом."
+    ]
+    assert [doc[c.start : c.end] for c in r.citations] == [r.citations[0].quote]
+    # a sentence that denies nothing is no correction, however near
+    none = nearest_negation(q, _passages("Выбор между Востоком и Западом."), GlossEmbedder())
+    assert none.citations == ()

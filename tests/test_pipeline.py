@@ -6,11 +6,11 @@ import re
 from collections.abc import Sequence
 
 import pytest
-from fakes import FakeLLM, line_passages
+from fakes import FakeLLM, GlossEmbedder, line_passages
 
 from rag.cite import CiteResult
 from rag.errors import InvalidInputError
-from rag.pipeline import answer, answer_stream, expand, with_speaker
+from rag.pipeline import answer, answer_stream, expand, finish, with_speaker
 from rag.prompts import DECLINE_EN, DECLINE_RU, PREMISE_RU, REFUSAL_EN, REFUSAL_RU
 from rag.types import Citation, DoneEvent, Passage, TokenEvent, Turn
 
@@ -481,3 +481,19 @@ def test_answer__no_passages_is_a_refusal_without_llm_call() -> None:
 def test_answer__bad_question_is_invalid_input(question: str) -> None:
     with pytest.raises(InvalidInputError):
         _ask(question, "x")
+
+
+def test_finish__english_denial_echoing_the_premise_points_at_the_sentence_denying_it() -> None:
+    q = "Why does Japan demand political loyalty?"
+    raw = "That is not so. Japan demands political loyalty [2]."
+    a = finish(raw, question=q, query=q, language="en", shown=_passages(), encoder=GlossEmbedder())
+    assert a.refused
+    assert a.text == "That is not so. The article says otherwise [1]."
+    assert [c.quote for c in a.citations] == [
+        "Япония не требует политической лояльности, она предлагает «диверсификацию рисков»."
+    ]
+    # without a sentence meaning to deny it, the echo is refused, as before
+    a = finish(
+        raw, question=q, query=q, language="en", shown=_passages()[:1], encoder=GlossEmbedder()
+    )
+    assert a.refused and a.text == REFUSAL_EN and a.citations == ()
