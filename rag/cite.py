@@ -270,11 +270,17 @@ class _Checker:
     def _topic(self) -> set[str]:
         return _stems(without_person_words(self.question))
 
-    def off_topic(self, span: str) -> bool:
+    def off_topic(self, span: str, topical: float = 1.0) -> bool:
         """The span shares no word with the question, words asking for a person aside: an
         introduction ("... эксперт Василий Папава") shares "эксперт" with "Какой эксперт назвал
-        ...?" and still says nothing of what was asked."""
-        return _relevance(self._topic, span) == 0
+        ...?" and still says nothing of what was asked. For a question asking who, it is also
+        off topic when a sentence holding `topical` of the question holds TOPICAL_GAP more of it
+        than the span: "Личный прогноз саммита изложил ... Ованнисян" shares "саммит" with "Кто
+        видит в саммите шанс ... разнообразить внешнеэкономические связи?", which he answers
+        paragraphs later."""
+        if _relevance(self._topic, span) == 0:
+            return True
+        return asks_for_person(self.question) and self.relevance(span) + TOPICAL_GAP <= topical
 
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
@@ -477,7 +483,7 @@ def cite(
                 # the claim's support says nothing of what was asked (a name in one sentence, the
                 # quoted words three sentences on): cite the question's sentence too
                 r, ta, tb = topical[n - 1]
-                if r >= TOPICAL_MIN and checker.off_topic(p.text[a:b]) and (tb <= a or ta >= b):
+                if r >= TOPICAL_MIN and checker.off_topic(p.text[a:b], r) and (tb <= a or ta >= b):
                     spans.append((ta, tb))
             elif claim_near and asks_for_person(question):
                 # the same across languages, where only the embedding can say which sentence

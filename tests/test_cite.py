@@ -515,3 +515,22 @@ def test_nearest_negation__finds_the_sentence_denying_an_english_premise_by_mean
     # a sentence that denies nothing is no correction, however near
     none = nearest_negation(q, _passages("Выбор между Востоком и Западом."), GlossEmbedder())
     assert none.citations == ()
+
+
+def test_cite__who_answer_cites_where_the_asked_words_are_said_though_its_name_shares_one() -> None:
+    doc = (
+        "Прогноз саммита изложил политолог Андраник Ованнисян. Саммит пройдёт в Токио. "
+        "- Для стран региона саммит станет возможностью диверсифицировать внешнеэкономические "
+        "связи, – заключает эксперт."
+    )
+    q = "Кто видит в саммите шанс для стран региона разнообразить внешнеэкономические связи?"
+    r = cite("Андраник Ованнисян [1].", _passages(doc), question=q)
+    # the introduction shares "саммит" with the question; the quote holds far more of it
+    assert [c.quote for c in r.citations] == [
+        "Прогноз саммита изложил политолог Андраник Ованнисян.",
+        doc[doc.index("- Для") :],
+    ]
+    # not a question asking who: the supporting sentence alone
+    q = "Что изложил Андраник Ованнисян о шансе стран разнообразить внешнеэкономические связи?"
+    r = cite("Прогноз саммита изложил Андраник Ованнисян [1].", _passages(doc), question=q)
+    assert len(r.citations) == 1
