@@ -233,6 +233,11 @@ def speaker_sentence(
     return None
 
 
+def full_names(text: str) -> list[tuple[str, str]]:
+    """(first name, surname) pairs the text writes ("политолог Арсен Сарсеков")."""
+    return [(m.group(1), m.group(2)) for m in _FULL_NAME.finditer(text)]
+
+
 def _introduces(text: str, start: int, end: int, counts: Counter[str], inside: set[str]) -> bool:
     for m in _FULL_NAME.finditer(text, start, end):
         first, surname = _key(m.group(1)), _key(m.group(2))

@@ -39,6 +39,7 @@ from rag.language import (
     fold,
     looks_like_injection,
     negates,
+    person_kind,
     skeleton,
     without_person_words,
 )
@@ -267,7 +268,7 @@ class _Checker:
         return _relevance(self.asked, span)
 
     @cached_property
-    def _topic(self) -> set[str]:
+    def topic(self) -> set[str]:
         return _stems(without_person_words(self.question))
 
     def off_topic(self, span: str, topical: float = 1.0) -> bool:
@@ -278,9 +279,10 @@ class _Checker:
         than the span: "Личный прогноз саммита изложил ... Ованнисян" shares "саммит" with "Кто
         видит в саммите шанс ... разнообразить внешнеэкономические связи?", which he answers
         paragraphs later."""
-        if _relevance(self._topic, span) == 0:
+        own = _relevance(self.topic, span)
+        if own == 0:
             return True
-        return asks_for_person(self.question) and self.relevance(span) + TOPICAL_GAP <= topical
+        return asks_for_person(self.question) and own + TOPICAL_GAP <= topical
 
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
@@ -331,10 +333,13 @@ def best_span(checker: _Checker, claim: str, passage: Passage, near: Sequence[fl
 
 
 def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:
-    """(relevance, start, end) of the passage sentence sharing most words with the question."""
+    """(relevance, start, end) of the passage sentence sharing most words with the question,
+    the words asking for a person aside (`without_person_words`): "Какой казахстанский политолог
+    считает подход деполитизированным?" is asked where the approach is discussed, not where he
+    is introduced as "казахстанский политолог"."""
     best = (0.0, 0, 0)
     for a, b in statements(passage.text):
-        r = checker.relevance(passage.text[a:b])
+        r = _relevance(checker.topic, passage.text[a:b])
         if r > best[0] + 1e-9:
             best = (r, a, b)
     return best
@@ -603,6 +608,23 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 
 
 _NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")
+
+
+def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> bool:
+    """True when a question asks for a person of some kind ("Какой китайский эксперт ...?") and
+    the cited sentences naming the answer's people never say it ("... поделился и грузинский
+    политолог ... Василий Папава"): somebody, but not who was asked for. The kind is the
+    adjective's stem ("кита" meets "Китая", "япон" meets "Японии"); a sentence names a person
+    when it holds a capitalised word of the answer."""
+    asked = person_kind(question)
+    if asked is None or not citations:
+        return False
+    kind = _name_key(asked)
+    names = {_name_key(w) for w in re.findall(r"[A-ZА-ЯЁ][a-zа-яё]{3,}", answer)}
+    naming = [c.quote for c in citations if names & {_name_key(w) for w in _words(c.quote)}]
+    return not any(
+        w.startswith(kind) for q in naming or [c.quote for c in citations] for w in _words(q)
+    )
 
 
 def _name_key(word: str) -> str:

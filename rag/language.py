@@ -189,10 +189,27 @@ _ASKS_PERSON = re.compile(
 )
 
 
+# "Какой китайский эксперт ...?": the adjective of country or kind before a person noun
+_KIND = re.compile(
+    r"\b([а-яё]{3,}?)[сц]к(?:ий|ая|ое|ие|ого|ой|ому|им|их|ими|ую)\s+(?=(?:[а-яё]+\s+)?"
+    r"(?:эксперт|политолог|аналитик|политик|специалист|дипломат|уч[её]н|руководител|лидер"
+    r"|министр|чиновник|журналист|востоковед))",
+    re.I,
+)
+
+
+def person_kind(question: str) -> str | None:
+    """The stem of the adjective saying what kind of person is asked for ("Какой китайский
+    эксперт ...?" -> "китай"), or None."""
+    m = _KIND.search(question)
+    return m.group(1) if m else None
+
+
 def without_person_words(question: str) -> str:
-    """The question less the words asking for a person ("Какой эксперт назвал ...?" -> "Какой
-    назвал ...?"): what is left is what the person said."""
-    return _ASKS_PERSON.sub(" ", question)
+    """The question less the words asking for a person and the kind asked for ("Какой
+    казахстанский эксперт назвал ...?" -> "Какой назвал ...?"): what is left is what the person
+    said."""
+    return _ASKS_PERSON.sub(" ", _KIND.sub(" ", question))
 
 
 def asks_for_person(question: str) -> bool:

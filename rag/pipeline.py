@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from index.chunk import full_names
 from rag.cite import (
     CiteResult,
     cite,
@@ -25,6 +26,7 @@ from rag.cite import (
     misstates_number,
     nearest_negation,
     off_question,
+    other_kind,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -39,6 +41,7 @@ from rag.language import (
     asks_for_person,
     contradicts_premise,
     detect_language,
+    fold,
     latinize_mixed,
     looks_like_injection,
     looks_like_refusal,
@@ -84,19 +87,29 @@ def _folded(text: str) -> str:
     return " ".join(text.lower().replace("ё", "е").split())
 
 
+def _names_whom(claim: str, quote: str) -> bool:
+    """False when `quote` introduces somebody by full name and `claim` holds no word of it:
+    "Кливленд [1][2]", citing "... попросили ... Асхата Дукенбаева (Кливленд)" and his words,
+    names a city, not him."""
+    named = {fold(w)[:4] for pair in full_names(quote) for w in pair}
+    return not named or any(fold(w)[:4] in named for w in claim.split())
+
+
 def expand(text: str, citations: Sequence[Citation]) -> str:
     """Replace each short or truncated-copy answer sentence by the sentence it cites (once: a
     sentence that an earlier one, expanded or not, already holds is dropped, its markers going to
     that one). A short sentence citing two spans ("Арсен Сарсеков [1][2]": where he is
     introduced, where he says it) stays as written: either quote alone would lose what the
-    other holds."""
+    other holds; unless it names nobody the first one introduces ("Кливленд [1][2]"), and then
+    it reads as that introduction, both markers kept."""
     out: list[tuple[str, list[int], str]] = []  # (body, markers, end)
     for claim in split_claims(text):
         body, end = claim.text.rstrip(".!?… "), claim.text[len(claim.text.rstrip(".!?… ")) :]
         marks = list(claim.markers)
         if marks:
             quote = citations[marks[0] - 1].quote
-            short = len(claim.text.split()) <= EXPAND_WORDS and len(marks) == 1
+            brief = len(claim.text.split()) <= EXPAND_WORDS
+            short = brief and (len(marks) == 1 or not _names_whom(claim.text, quote))
             if short or truncated_copy(claim.text, quote):
                 body, end = quote.rstrip(".!?… "), "."
         kept = next((o for o in out if body and _folded(body) in _folded(o[0])), None)
@@ -203,8 +216,13 @@ def _off_question(
 ) -> bool:
     """A person named from passages that hold none of the question's distinctive words
     (`rag.cite.distinctive`): "Кто возглавлял делегацию Узбекистана на саммите?" answered with
-    an expert introduced "за прогнозами по саммиту" names somebody, but not who was asked for."""
-    if document is None or not asks_for_person(question):
+    an expert introduced "за прогнозами по саммиту" names somebody, but not who was asked for;
+    so does one introduced as another kind than asked (`rag.cite.other_kind`)."""
+    if not asks_for_person(question):
+        return False
+    if other_kind(question, checked.text, checked.citations):
+        return True
+    if document is None:
         return False
     texts = [t for t in map(document, sorted({p.doc_id for p in passages})) if t]
     return off_question(question, _cited(checked, passages), texts)

@@ -11,6 +11,7 @@ from rag.cite import (
     misstates_number,
     nearest_negation,
     off_question,
+    other_kind,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -22,7 +23,7 @@ from rag.cite import (
     unsourced_names,
 )
 from rag.cite import extractive as cite_extractive
-from rag.types import Passage
+from rag.types import Citation, Passage
 
 DOC = (
     "Формат родился в 2004 году. Тогда, в Астане, министры иностранных дел собрались за столом.\n"
@@ -534,3 +535,27 @@ def test_cite__who_answer_cites_where_the_asked_words_are_said_though_its_name_s
     q = "Что изложил Андраник Ованнисян о шансе стран разнообразить внешнеэкономические связи?"
     r = cite("Прогноз саммита изложил Андраник Ованнисян [1].", _passages(doc), question=q)
     assert len(r.citations) == 1
+
+
+def test_cite__who_answer_to_a_question_naming_the_kind_asked_for_cites_the_words_too() -> None:
+    intro = "О своём мнении рассказал казахстанский политолог Арсен Сарсеков."
+    quote = "На его взгляд, ключевая особенность японского подхода – деполитизированность."
+    # [1]: his introduction and the next paragraph; [2]: his quote, widened back to it
+    doc = f"{intro} Саммит носит рамочный характер.\n{intro} {quote}"
+    q = "Какой казахстанский политолог считает японский подход деполитизированным?"
+    r = cite("Арсен Сарсеков [1].", _passages(doc), question=q)
+    # "казахстанский" says whom to look for, not what he said: [2] is the source
+    assert [c.quote for c in r.citations] == [intro, quote]
+    assert r.citations[1].start == doc.index(quote)
+
+
+def test_other_kind__a_person_introduced_as_another_kind_than_asked_for() -> None:
+    intro = "Своим видением поделился и грузинский политолог Василий Папава."
+    c = [Citation(1, "a.txt", 0, len(intro), intro)]
+    assert other_kind("Какой китайский эксперт прокомментировал саммит?", "Василий Папава [1].", c)
+    assert not other_kind("Какой грузинский эксперт прокомментировал саммит?", "Папава [1].", c)
+    assert not other_kind("Кто из экспертов прокомментировал саммит?", "Василий Папава [1].", c)
+    # the kind is met in the sentence naming the person, in any form ("Японии" for "японских")
+    lead = "Премьер-министр Японии Санаэ Такаити встретится с лидерами."
+    c = [Citation(1, "a.txt", 0, len(lead), lead)]
+    assert not other_kind("Кто из японских руководителей встретится?", "Санаэ Такаити [1].", c)

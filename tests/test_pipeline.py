@@ -497,3 +497,19 @@ def test_finish__english_denial_echoing_the_premise_points_at_the_sentence_denyi
         raw, question=q, query=q, language="en", shown=_passages()[:1], encoder=GlossEmbedder()
     )
     assert a.refused and a.text == REFUSAL_EN and a.citations == ()
+
+
+def test_expand__two_span_answer_naming_nobody_its_introduction_names_reads_as_it() -> None:
+    lead = "Мы попросили политолога Асхата Дукенбаева (Кливленд)."
+    intro = Citation(1, "a.txt", 0, len(lead), lead)
+    quote = Citation(2, "a.txt", 90, 130, "Саммит впервые соберёт глав государств.")
+    assert expand("Кливленд [1][2].", [intro, quote]) == f"{lead[:-1]} [1][2]."
+    assert expand("Асхат Дукенбаев [1][2].", [intro, quote]) == "Асхат Дукенбаев [1][2]."
+
+
+def test_finish__person_introduced_as_another_kind_than_asked_for_is_no_answer() -> None:
+    shown = line_passages("Своим видением поделился и грузинский политолог Василий Папава.")
+    for kind, refused in (("китайский", True), ("грузинский", False)):
+        q = f"Какой {kind} эксперт поделился видением?"
+        a = finish("Василий Папава [1].", question=q, query=q, language="ru", shown=shown)
+        assert a.refused is refused
