@@ -535,10 +535,15 @@ def _best_sentence(
     share, found, a, b = best
     if found is None or share < min_share:
         return CiteResult(text="", citations=())
-    quote = found.text[a:b]
-    cit = Citation(1, found.doc_id, found.start + a, found.start + b, quote)
+    return _sentence_answer(found, a, b, share)
+
+
+def _sentence_answer(passage: Passage, a: int, b: int, support: float) -> CiteResult:
+    """passage.text[a:b] as a one-sentence answer citing itself."""
+    quote = passage.text[a:b]
+    cit = Citation(1, passage.doc_id, passage.start + a, passage.start + b, quote)
     return CiteResult(
-        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(share,)
+        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(support,)
     )
 
 
@@ -619,15 +624,15 @@ def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> boo
     asked = person_kind(question)
     if asked is None or not citations:
         return False
-    kind = _name_key(asked)
-    names = {_name_key(w) for w in re.findall(r"[A-ZА-ЯЁ][a-zа-яё]{3,}", answer)}
-    naming = [c.quote for c in citations if names & {_name_key(w) for w in _words(c.quote)}]
+    kind = name_key(asked)
+    names = {name_key(w) for w in re.findall(r"[A-ZА-ЯЁ][a-zа-яё]{3,}", answer)}
+    naming = [c.quote for c in citations if names & {name_key(w) for w in _words(c.quote)}]
     return not any(
         w.startswith(kind) for q in naming or [c.quote for c in citations] for w in _words(q)
     )
 
 
-def _name_key(word: str) -> str:
+def name_key(word: str) -> str:
     """A name's stem: its first four letters, fewer for a short name, so that "Азию" meets
     "Азии", "Казахстан" meets "Казахстана" and "Япония" meets "японской"."""
     w = fold(word)
@@ -637,8 +642,8 @@ def _name_key(word: str) -> str:
 def unheld_names(question: str, sources: Sequence[str]) -> dict[str, str]:
     """{stem: word} of the names the question holds (capitalised words past its first) that no
     source text does."""
-    asked = {_name_key(w): w for w in _NAME.findall(question)}
-    held = {_name_key(w) for text in sources for w in _words(text)}
+    asked = {name_key(w): w for w in _NAME.findall(question)}
+    held = {name_key(w) for text in sources for w in _words(text)}
     return {k: w for k, w in asked.items() if k not in held}
 
 
@@ -647,7 +652,7 @@ def unsourced_names(question: str, answer: str, sources: Sequence[str]) -> set[s
     встречу 2024 года отменил Казахстан?" answered "Казахстан отменил встречу ... [1]" from a
     passage that says "отменена со стороны Японии". The answer's other words are supported; the
     name, its premise, is not."""
-    said = {_name_key(w) for w in _words(answer)}
+    said = {name_key(w) for w in _words(answer)}
     return {w for k, w in unheld_names(question, sources).items() if k in said}
 
 
@@ -682,9 +687,4 @@ def nearest_negation(question: str, passages: Sequence[Passage], encoder: Embedd
     vectors = encoder.embed_passages([p.text[a:b] for p, a, b in found])
     sims = (vectors @ encoder.embed_query(question)).tolist()
     k = max(range(len(found)), key=lambda i: sims[i])
-    p, a, b = found[k]
-    quote = p.text[a:b]
-    cit = Citation(1, p.doc_id, p.start + a, p.start + b, quote)
-    return CiteResult(
-        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(sims[k],)
-    )
+    return _sentence_answer(*found[k], sims[k])

@@ -24,6 +24,7 @@ from rag.cite import (
     cite,
     extractive,
     misstates_number,
+    name_key,
     nearest_negation,
     off_question,
     other_kind,
@@ -83,16 +84,16 @@ EXTRACTIVE_FALLBACK = True
 EXPAND_WORDS = 3
 
 
-def _folded(text: str) -> str:
-    return " ".join(text.lower().replace("ё", "е").split())
+def _spaced(text: str) -> str:
+    return " ".join(fold(text).split())
 
 
 def _names_whom(claim: str, quote: str) -> bool:
     """False when `quote` introduces somebody by full name and `claim` holds no word of it:
     "Кливленд [1][2]", citing "... попросили ... Асхата Дукенбаева (Кливленд)" and his words,
     names a city, not him."""
-    named = {fold(w)[:4] for pair in full_names(quote) for w in pair}
-    return not named or any(fold(w)[:4] in named for w in claim.split())
+    named = {name_key(w) for pair in full_names(quote) for w in pair}
+    return not named or any(name_key(w) in named for w in claim.split())
 
 
 def expand(text: str, citations: Sequence[Citation]) -> str:
@@ -112,7 +113,7 @@ def expand(text: str, citations: Sequence[Citation]) -> str:
             short = brief and (len(marks) == 1 or not _names_whom(claim.text, quote))
             if short or truncated_copy(claim.text, quote):
                 body, end = quote.rstrip(".!?… "), "."
-        kept = next((o for o in out if body and _folded(body) in _folded(o[0])), None)
+        kept = next((o for o in out if body and _spaced(body) in _spaced(o[0])), None)
         if kept is not None:
             # said already, inside an earlier sentence's quote: "Китай строит дороги [1].
             # Япония предлагает оснастку [2]." both expand into the one sentence holding both
