@@ -612,7 +612,8 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
     return bool(wanted) and not any(wanted & _prefixes(p.text) for p in passages)
 
 
-_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")
+_CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
+_NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
 
 
 def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> bool:
@@ -625,7 +626,7 @@ def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> boo
     if asked is None or not citations:
         return False
     kind = name_key(asked)
-    names = {name_key(w) for w in re.findall(r"[A-ZА-ЯЁ][a-zа-яё]{3,}", answer)}
+    names = {name_key(w) for w in _CAPITALISED.findall(answer)}
     naming = [c.quote for c in citations if names & {name_key(w) for w in _words(c.quote)}]
     return not any(
         w.startswith(kind) for q in naming or [c.quote for c in citations] for w in _words(q)
