@@ -15,7 +15,7 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Latin letters for Cyrillic ones, readable: how a word the model half-wrote in Cyrillic is
-# spelled in an English answer (`latinize_mixed`).
+# spelled in an English answer (`latinize`).
 _LATIN_OF = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
     "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
@@ -35,16 +35,21 @@ _SKELETON_SUBS = (
 )  # fmt: skip
 
 
-_MIXED = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[А-Яа-яЁё])\w+\b")
+# A word with a Cyrillic letter, or a «quoted» stretch (kept whole: the article's own words)
+_CYRILLIC_WORD = re.compile(r"«[^»]*»|\b(?=\w*[А-Яа-яЁё])\w+\b")
 
 
-def latinize_mixed(text: str) -> str:
-    """Words mixing Latin and Cyrillic letters spelled in Latin ("Sarсекov" -> "Sarsekov",
-    "batarейка" -> "batareyka"): the small model slips into Russian letters mid-word in an
-    English answer. Whole Russian words are left alone (a quoted Russian term is meant)."""
+def latinize(text: str) -> str:
+    """Words with Cyrillic letters spelled in Latin, outside «guillemets»: an English answer is
+    read by someone who may not read Cyrillic. The small model slips into Russian letters
+    mid-word ("Sarсекov" -> "Sarsekov", "batarейка" -> "batareyka") or copies a word whole
+    ("chестный брокер" -> "chestnyy broker", "Папава" -> "Papava"), and a loan word spelled in
+    Latin is often the English one. A «quoted» Russian term is the article's own and stays."""
 
     def spell(m: re.Match[str]) -> str:
         word = m.group(0)
+        if word.startswith("«"):
+            return word
         return "".join(
             (
                 ch.lower().translate(_READABLE).capitalize()
@@ -54,7 +59,7 @@ def latinize_mixed(text: str) -> str:
             for ch in word
         )
 
-    return _MIXED.sub(spell, text)
+    return _CYRILLIC_WORD.sub(spell, text)
 
 
 def fold(text: str) -> str:

@@ -43,7 +43,7 @@ from rag.language import (
     contradicts_premise,
     detect_language,
     fold,
-    latinize_mixed,
+    latinize,
     looks_like_injection,
     looks_like_refusal,
 )
@@ -338,12 +338,9 @@ def finish(
         # A Russian correction is the cited sentences themselves: in its own words the small
         # model repeats the premise it corrects ("Это не так. Япония требует от Казахстана
         # нефти в обмен на ..."). An English one cannot quote a Russian text.
-        text = quoted(checked.citations) if language == "ru" else latinize_mixed(checked.text)
+        text = quoted(checked.citations) if language == "ru" else latinize(checked.text)
         return Answer(f"{PREMISE[language]} {text}", True, language, checked.citations, raw=raw)
-    if language == "ru":
-        text = expand(checked.text, checked.citations)
-    else:
-        text = latinize_mixed(checked.text)
+    text = expand(checked.text, checked.citations) if language == "ru" else latinize(checked.text)
     return Answer(text, False, language, checked.citations, raw=raw)
 
 

@@ -7,7 +7,7 @@ import pytest
 from rag.language import (
     contradicts_premise,
     detect_language,
-    latinize_mixed,
+    latinize,
     looks_like_injection,
     looks_like_refusal,
     skeleton,
@@ -130,10 +130,15 @@ def test_skeleton__meets_transliterations(ru: str, en: str) -> None:
         ("Arsen Sarсеков [1].", "Arsen Sarsekov [1]."),
         ('to a "batarейка"', 'to a "batareyka"'),
         ("Шamsuddinov", "Shamsuddinov"),
-        # whole Russian words are meant: a quoted term, a name in the article's spelling
-        ("a «тихая гавань», says Папава", "a «тихая гавань», says Папава"),
+        # whole Russian words too: a reader of English may not read Cyrillic
+        ('a "chестный брокер"', 'a "chestnyy broker"'),
+        ("says Папава", "says Papava"),
+        # except the article's own «quoted» words
+        ("a «тихая гавань», says Папава", "a «тихая гавань», says Papava"),
         ("plain English 2025", "plain English 2025"),
     ],
 )
-def test_latinize_mixed__spells_mixed_script_words_in_latin(text: str, spelled: str) -> None:
-    assert latinize_mixed(text) == spelled
+def test_latinize__spells_cyrillic_words_in_latin_outside_guillemets(
+    text: str, spelled: str
+) -> None:
+    assert latinize(text) == spelled
