@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from index.chunk import is_question
+from index.chunk import full_names, is_question
 from rag.language import (
     asks_for_person,
     contradicts_premise,
@@ -239,6 +239,11 @@ class _Checker:
     def asked(self) -> set[str]:
         return _stems(self.question)
 
+    def _first_names_of_asked(self, claim: str) -> list[str]:
+        """First names the claim gives to people the question names by surname."""
+        asked = {name_key(w) for w in _NAME.findall(self.question)}
+        return [first for first, surname in full_names(f" {claim}") if name_key(surname) in asked]
+
     def restates(self, claim: str) -> bool:
         """The claim adds no content word or number to the question ("Эксперты подчёркивают, что
         японский подход деполитизирован" for "Какие эксперты подчёркивают, что ..."): it answers
@@ -253,6 +258,10 @@ class _Checker:
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
+        if asks_for_person(self.question):
+            # "Мухаммаду Шамсуддинов" for "Кто, по словам Шамсуддинова, ...?": the first name
+            # adds nothing when the question names the person already
+            said -= {s for first in self._first_names_of_asked(claim) for s in _stems(first)}
         # A person named only by the question's words is no answer to "who": "Kyrgyzstan [1]"
         # for "Who represented Kyrgyzstan?" picks no option, whatever share it repeats.
         picks = self.language == "en" and not asks_for_person(self.question)

@@ -559,3 +559,15 @@ def test_other_kind__a_person_introduced_as_another_kind_than_asked_for() -> Non
     lead = "Премьер-министр Японии Санаэ Такаити встретится с лидерами."
     c = [Citation(1, "a.txt", 0, len(lead), lead)]
     assert not other_kind("Кто из японских руководителей встретится?", "Санаэ Такаити [1].", c)
+
+
+def test_cite__who_answer_naming_only_the_person_the_question_names_is_an_echo() -> None:
+    doc = "Таджикский политолог Мухаммад Шамсуддинов. Саммиты С5+1 провели ЕС, Китай и США."
+    q = "Кто, по словам Шамсуддинова, провёл саммиты С5+1?"
+    # his first name is the only word the question lacks: it names whom the question named
+    assert cite("Мухаммад Шамсуддинов [1].", _passages(doc), question=q).citations == ()
+    assert cite("ЕС, Китай и США [1].", _passages(doc), question=q).citations != ()
+    # another person is an answer
+    q = "Кто, кроме Шамсуддинова, провёл саммиты С5+1?"
+    doc = "Политолог Василий Папава провёл саммиты С5+1."
+    assert cite("Василий Папава [1].", _passages(doc), question=q).citations != ()
