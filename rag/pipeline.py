@@ -334,6 +334,13 @@ def finish(
         # question's premise, which the cited text contradicts or does not make
         or (language == "ru" and _unsourced(question, said, checked, shown, speaker))
     )
+    if not corrects and language == "ru":
+        # supported, yet a shown sentence denies what the question asserts: "Почему Япония
+        # отложила встречу в долгий ящик?" answered from the passage that says "Япония не
+        # отложила эту встречу". The premise is false, and that sentence is the answer.
+        denial = premise_correction(question, shown)
+        if denial.citations:
+            checked, corrects = denial, True
     if corrects:
         # A Russian correction is the cited sentences themselves: in its own words the small
         # model repeats the premise it corrects ("Это не так. Япония требует от Казахстана

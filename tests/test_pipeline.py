@@ -513,3 +513,13 @@ def test_finish__person_introduced_as_another_kind_than_asked_for_is_no_answer()
         q = f"Какой {kind} эксперт поделился видением?"
         a = finish("Василий Папава [1].", question=q, query=q, language="ru", shown=shown)
         assert a.refused is refused
+
+
+def test_answer__supported_answer_to_a_premise_a_shown_sentence_denies_is_a_correction() -> None:
+    q = "Почему Япония требует политической лояльности?"
+    a, _ = _ask(q, "Япония предлагает «диверсификацию рисков» [1].")
+    assert a.refused
+    assert a.text == (
+        f"{PREMISE_RU} Япония не требует политической лояльности, она предлагает "
+        "«диверсификацию рисков» [1]."
+    )
