@@ -8,10 +8,14 @@ pipeline does).
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from rag.types import Language
 
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_CAPITALISED_RU = re.compile(r"[А-ЯЁ][а-яё]{3,}")
+_CAPITALISED_EN = re.compile(r"\b[A-Z][a-z]{3,}\b")
+RESPELL_RATIO = 0.8  # see `respell_names`
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Latin letters for Cyrillic ones, readable: how a word the model half-wrote in Cyrillic is
@@ -60,6 +64,27 @@ def latinize(text: str) -> str:
         )
 
     return _CYRILLIC_WORD.sub(spell, text)
+
+
+def respell_names(text: str, source: str) -> str:
+    """Capitalised Latin words of an English answer spelled as `source` (the Russian document)
+    spells the name they stand for, when it writes that name in several forms: in the shortest
+    form, which for a Russian surname is the nominative ("Shamsudinov" -> "Shamsuddinov", of
+    "Шамсуддинов" and "Шамсуддинову"). A word must be near the name's skeleton (SequenceMatcher
+    ratio RESPELL_RATIO) and not spell one of its forms already ("Astana" stays)."""
+    forms: dict[str, set[str]] = {}
+    for w in _CAPITALISED_RU.findall(source):
+        forms.setdefault(skeleton(w)[:5], set()).add(w)
+
+    def respell(m: re.Match[str]) -> str:
+        word = m.group(0)
+        found = forms.get(skeleton(word)[:5], set())
+        if len(found) < 2 or word in {latinize(f) for f in found}:
+            return word
+        near = max(SequenceMatcher(None, skeleton(word), skeleton(f)).ratio() for f in found)
+        return latinize(min(found, key=lambda f: (len(f), f))) if near >= RESPELL_RATIO else word
+
+    return _CAPITALISED_EN.sub(respell, text)
 
 
 def fold(text: str) -> str:

@@ -46,6 +46,7 @@ from rag.language import (
     latinize,
     looks_like_injection,
     looks_like_refusal,
+    respell_names,
 )
 from rag.prompts import (
     DECLINE,
@@ -276,6 +277,17 @@ def _denial(
     return found
 
 
+def _english(checked: CiteResult, document: Callable[[str], str | None] | None) -> str:
+    """An English answer's text: Cyrillic spelled in Latin, and names spelled as the documents it
+    cites spell them (`rag.language.respell_names`: "Shamsudinov" -> "Shamsuddinov")."""
+    text = latinize(checked.text)
+    for doc_id in sorted({c.doc_id for c in checked.citations}):
+        source = document(doc_id) if document is not None else None
+        if source:
+            text = respell_names(text, source)
+    return text
+
+
 def finish(
     raw: str,
     *,
@@ -345,9 +357,11 @@ def finish(
         # A Russian correction is the cited sentences themselves: in its own words the small
         # model repeats the premise it corrects ("Это не так. Япония требует от Казахстана
         # нефти в обмен на ..."). An English one cannot quote a Russian text.
-        text = quoted(checked.citations) if language == "ru" else latinize(checked.text)
+        text = quoted(checked.citations) if language == "ru" else _english(checked, document)
         return Answer(f"{PREMISE[language]} {text}", True, language, checked.citations, raw=raw)
-    text = expand(checked.text, checked.citations) if language == "ru" else latinize(checked.text)
+    text = (
+        expand(checked.text, checked.citations) if language == "ru" else _english(checked, document)
+    )
     return Answer(text, False, language, checked.citations, raw=raw)
 
 

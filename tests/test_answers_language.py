@@ -10,6 +10,7 @@ from rag.language import (
     latinize,
     looks_like_injection,
     looks_like_refusal,
+    respell_names,
     skeleton,
 )
 
@@ -142,3 +143,21 @@ def test_latinize__spells_cyrillic_words_in_latin_outside_guillemets(
     text: str, spelled: str
 ) -> None:
     assert latinize(text) == spelled
+
+
+SOURCE = "Мы спросили Мухаммаду Шамсуддинову. Так говорит Шамсуддинов. В Астане и Астаны."
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        # the shortest of the forms the document writes: a surname's nominative
+        ("Muhamed Shamsudinov [1].", "Muhamed Shamsuddinov [1]."),
+        # a spelling of one of the forms stays, and so does a name written once ("Мухаммаду")
+        ("In Astane [1].", "In Astane [1]."),
+        # a word whose skeleton only starts like a name's is another word
+        ("Samsung [1].", "Samsung [1]."),
+    ],
+)
+def test_respell_names__as_the_document_spells_them(text: str, spelled: str) -> None:
+    assert respell_names(text, SOURCE) == spelled

@@ -523,3 +523,17 @@ def test_answer__supported_answer_to_a_premise_a_shown_sentence_denies_is_a_corr
         f"{PREMISE_RU} Япония не требует политической лояльности, она предлагает "
         "«диверсификацию рисков» [1]."
     )
+
+
+def test_finish__english_answer_names_people_as_the_cited_document_spells_them() -> None:
+    text = "Мы спросили политолога Шамсуддинова. Шамсуддинов считает, что Китай силён."
+    q = "Who thinks China is strong?"
+    a = finish(
+        "Shamsudinov [1].",
+        question=q,
+        query=q,
+        language="en",
+        shown=line_passages(text),
+        document=lambda _: text,
+    )
+    assert a.text == "Shamsuddinov [1]."
