@@ -86,7 +86,6 @@ _STOP = set(
     них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя
     такой им более всегда конечно всю между это также which статье статья статьи согласно автор
     говорится сказано указано отмечается словам мнению является являются именно
-    какие какое какую каким каких каком какими каков каково какова каковы сколько почему откуда
     the a an of to in on at by for with from and or but is are was were be been being as that
     this these those it its into about than then so such not no yes he she they them their his her
     article according says said states also which who whom what when where why how does did do
