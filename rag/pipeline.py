@@ -281,10 +281,9 @@ def _english(checked: CiteResult, document: Callable[[str], str | None] | None) 
     """An English answer's text: Cyrillic spelled in Latin, and names spelled as the documents it
     cites spell them (`rag.language.respell_names`: "Shamsudinov" -> "Shamsuddinov")."""
     text = latinize(checked.text)
-    for doc_id in sorted({c.doc_id for c in checked.citations}):
-        source = document(doc_id) if document is not None else None
-        if source:
-            text = respell_names(text, source)
+    sources = map(document, sorted({c.doc_id for c in checked.citations})) if document else ()
+    for source in sources:
+        text = respell_names(text, source) if source else text
     return text
 
 
