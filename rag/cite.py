@@ -625,6 +625,11 @@ _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
 
 
+def later_names(text: str) -> list[str]:
+    """The capitalised words of `text` past its first: the names it may hold."""
+    return _NAME.findall(text)
+
+
 def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> bool:
     """True when a question asks for a person of some kind ("Какой китайский эксперт ...?") and
     the cited sentences naming the answer's people never say it ("... поделился и грузинский

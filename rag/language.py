@@ -75,14 +75,21 @@ def respell_names(text: str, source: str) -> str:
     forms: dict[str, set[str]] = {}
     for w in _CAPITALISED_RU.findall(source):
         forms.setdefault(skeleton(w)[:5], set()).add(w)
+    # every name the document writes in several forms: the model's misspelling may change the
+    # first letters of the skeleton too ("Shamuddinov" for "Шамсуддинов")
+    names = [found for found in forms.values() if len(found) >= 2]
 
     def respell(m: re.Match[str]) -> str:
         word = m.group(0)
-        found = forms.get(skeleton(word)[:5], set())
-        if len(found) < 2 or word in {latinize(f) for f in found}:
+        if not names:
             return word
-        near = max(SequenceMatcher(None, skeleton(word), skeleton(f)).ratio() for f in found)
-        return latinize(min(found, key=lambda f: (len(f), f))) if near >= RESPELL_RATIO else word
+        near, found = max(
+            (max(SequenceMatcher(None, skeleton(word), skeleton(f)).ratio() for f in found), found)
+            for found in names
+        )
+        if near < RESPELL_RATIO or word in {latinize(f) for f in found}:
+            return word
+        return latinize(min(found, key=lambda f: (len(f), f)))
 
     return _CAPITALISED_EN.sub(respell, text)
 
@@ -146,7 +153,13 @@ _INJECTION = (
         r"\b(тво|ваш)\w*\s+(инструкц|промпт|правил|настро)\w*|"
         r"\bсво\w*\s+(инструкц|промпт)\w*|"
         r"\b(jailbreak|DAN mode|developer mode|режим разработчика)\b|"
-        r"\b(you are now|pretend (to be|you are)|теперь ты|представь, что ты|притворись)\b|"
+        r"\b(you are now|you're now|pretend (to be|you are)|теперь ты|ты теперь|представь, что ты|"
+        r"притворись)\b|"
+        # the same override as a condition of the answer, not an order: "не опираясь на статью"
+        r"\b(?:не\s+опираясь|не\s+глядя|без\s+опоры|без\s+оглядки)\s+(?:на|в)\s+"
+        r"(?:стать|источник|текст|контекст|фрагмент)\w*|"
+        r"\bwithout\s+(?:using|relying\s+on|looking\s+at|consulting|referring\s+to)\s+"
+        r"(?:the\s+|your\s+)?(?:article|sources?|text|context|passages?)\b|"
         r"\b(?:отвечай|говори)(?:те)?\s+(?:как|в\s+роли|от\s+лица)\s+(?!можно\b)|"
         r"\b(?:answer|respond|reply|talk|speak)\s+(?:as|like)\s+an?\s+(?!short|brief)|"
         r"(?:^|[.!?]\s+)(?:please\s+)?act\s+as\b|\byou\s+(?:will|must|should|now)\s+act\s+as\b",
@@ -240,6 +253,21 @@ def without_person_words(question: str) -> str:
     казахстанский эксперт назвал ...?" -> "Какой назвал ...?"): what is left is what the person
     said."""
     return _ASKS_PERSON.sub(" ", _KIND.sub(" ", question))
+
+
+_ASKS_WHO = re.compile(
+    r"\b(?:кто|кого|кому|кем|чей|чья|чьё|чье|чьи|who|whom|whose)\b|"
+    r"\b(?:как(?:ой|ая|ие|ого|ому|им|их)|which|what)\s+(?:[^\W\d_]+\s+){0,2}?"
+    r"(?:эксперт|политолог|аналитик|специалист|политик|expert|analyst|specialist|politician"
+    r"|political\s+scientist)",
+    re.I,
+)
+
+
+def asks_who(question: str) -> bool:
+    """True when the answer asked for is a person ("Кто ...?", "Какой политолог ...?"), not
+    something a named expert said ("Какая доля, по словам эксперта, ...?")."""
+    return bool(_ASKS_WHO.search(question))
 
 
 def asks_for_person(question: str) -> bool:

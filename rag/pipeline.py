@@ -23,6 +23,7 @@ from rag.cite import (
     CiteResult,
     cite,
     extractive,
+    later_names,
     misstates_number,
     name_key,
     nearest_negation,
@@ -40,6 +41,7 @@ from rag.cite import (
 from rag.errors import InvalidInputError
 from rag.language import (
     asks_for_person,
+    asks_who,
     contradicts_premise,
     detect_language,
     fold,
@@ -171,25 +173,50 @@ def speakers(
     return leads, checked
 
 
+def _led(found: CiteResult, intro: Citation) -> CiteResult:
+    """A one-citation answer led by `intro`, the sentence introducing whom it quotes."""
+    text = f"{intro.quote.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
+    return replace(found, text=text, citations=(intro, replace(found.citations[0], n=2)))
+
+
 def with_speaker(
-    found: CiteResult, passages: Sequence[Passage], leads: Sequence[str | None]
+    found: CiteResult, question: str, speaker: Callable[[Passage], Passage | None] | None
 ) -> CiteResult:
-    """An extractive answer led by the sentence introducing the speaker, when the quote comes
-    from a passage widened back to one (`speakers`; `leads[i]` set for passages[i]): the quote
-    alone ("Отдельного внимания заслуживает ...") does not say who said it."""
-    if len(found.citations) != 1:
+    """A one-citation answer to a question asking for a person, led by the sentence introducing
+    the person it quotes, when the quote does not name them (`_introduction`): the quote alone
+    ("Отдельного внимания заслуживает ...") does not say who said it."""
+    if not asks_who(question) or len(found.citations) != 1:
         return found
-    c = found.citations[0]
-    for p, lead in zip(passages, leads, strict=False):
-        if lead is None or p.doc_id != c.doc_id or not p.start <= c.start < p.end:
-            continue
-        end = p.start + len(lead)  # a widened passage opens with its lead
-        if end > c.start:
-            return found  # the quote is the introduction itself
-        intro = Citation(1, p.doc_id, p.start, end, lead)
-        text = f"{lead.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
-        return replace(found, text=text, citations=(intro, replace(c, n=2)))
-    return found
+    intro = _introduction(found.citations[0], speaker)
+    return found if intro is None else _led(found, intro)
+
+
+def _introduction(
+    c: Citation, speaker: Callable[[Passage], Passage | None] | None
+) -> Citation | None:
+    """The sentence introducing the person quoted at `c` (`Retriever.speaker`), when `c` does
+    not name them itself."""
+    wide = speaker(Passage(c.doc_id, "", c.start, c.end, c.quote, 0.0)) if speaker else None
+    if wide is None:
+        return None
+    a, b = sentence_spans(wide.text)[0]  # the widened text opens with the introduction
+    return Citation(1, c.doc_id, wide.start + a, wide.start + b, wide.text[a:b])
+
+
+def _nameless(
+    question: str, checked: CiteResult, speaker: Callable[[Passage], Passage | None] | None
+) -> bool:
+    """A who-answer that names nobody ("Это говорит эксперт [1].") citing one quote whose
+    speaker is introduced before it: it holds no word of the introduced name and no other
+    capitalised word past the first."""
+    if not asks_who(question) or len(checked.citations) != 1:
+        return False
+    said = strip_markers(checked.text)
+    intro = _introduction(checked.citations[0], speaker)
+    if intro is None or later_names(said):
+        return False
+    named = {name_key(w) for pair in full_names(intro.quote) for w in pair}
+    return not any(name_key(w) in named for w in said.split())
 
 
 def _premise_body(raw: str) -> str | None:
@@ -321,6 +348,11 @@ def finish(
     )
     if language == "ru" and body is None and _off_question(question, checked, shown, document):
         checked = CiteResult(text="", citations=())
+    if language == "ru" and body is None and _nameless(question, checked, speaker):
+        # the cited quote, led by the sentence that says whose it is
+        checked = with_speaker(
+            CiteResult(quoted(checked.citations), checked.citations), question, speaker
+        )
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         found = extractive(question, shown, cited=parse_markers(raw))
         if found.citations and (
@@ -331,7 +363,7 @@ def finish(
             # another question ("США подписали соглашение ..." for "Какие соглашения подписали
             # Япония и Туркменистан?")
             found = CiteResult(text="", citations=())
-        checked = with_speaker(found, shown, leads)
+        checked = with_speaker(found, question, speaker)
     if not checked.citations and body is not None:
         checked = _denial(question, raw, shown, language, encoder)
     if not checked.citations:
