@@ -13,6 +13,7 @@ LLM are passed in.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -173,10 +174,17 @@ def speakers(
     return leads, checked
 
 
-def _led(found: CiteResult, intro: Citation) -> CiteResult:
-    """A one-citation answer led by `intro`, the sentence introducing whom it quotes."""
-    text = f"{intro.quote.rstrip('.!?… ')} [1]. {found.text.replace('[1]', '[2]')}"
-    return replace(found, text=text, citations=(intro, replace(found.citations[0], n=2)))
+def _led(found: CiteResult, intro: Citation, language: Language = "ru") -> CiteResult:
+    """An answer led by `intro`, the sentence introducing whom it quotes: that sentence (a
+    Russian answer) or the name it introduces (an English one, which cannot quote it)."""
+    cites = (replace(intro, n=1), *(replace(c, n=c.n + 1) for c in found.citations))
+    if language == "en":
+        first, surname = full_names(intro.quote)[0]
+        text = f"{first} {surname} {''.join(f'[{c.n}]' for c in cites)}."
+    else:
+        shifted = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + 1}]", found.text)
+        text = f"{intro.quote.rstrip('.!?… ')} [1]. {shifted}"
+    return replace(found, text=text, citations=cites)
 
 
 def with_speaker(
@@ -205,18 +213,23 @@ def _introduction(
 
 def _nameless(
     question: str, checked: CiteResult, speaker: Callable[[Passage], Passage | None] | None
-) -> bool:
-    """A who-answer that names nobody ("Это говорит эксперт [1].") citing one quote whose
-    speaker is introduced before it: it holds no word of the introduced name and no other
-    capitalised word past the first."""
-    if not asks_who(question) or len(checked.citations) != 1:
-        return False
+) -> Citation | None:
+    """For a who-answer that names nobody ("Это говорит эксперт [1].", "The expert [1]."),
+    citing quotes of one speaker introduced before them: that introduction. Naming nobody is
+    holding no word of the introduced name and no capitalised word past the first that the
+    question does not hold."""
+    if not asks_who(question) or not checked.citations:
+        return None
+    intros = {_introduction(c, speaker) for c in checked.citations}
+    intro = intros.pop() if len(intros) == 1 else None
+    if intro is None or not full_names(intro.quote):
+        return None
     said = strip_markers(checked.text)
-    intro = _introduction(checked.citations[0], speaker)
-    if intro is None or later_names(said):
-        return False
+    asked = {name_key(w) for w in question.split()}
+    if any(name_key(w) not in asked for w in later_names(said)):
+        return None
     named = {name_key(w) for pair in full_names(intro.quote) for w in pair}
-    return not any(name_key(w) in named for w in said.split())
+    return None if any(name_key(w) in named for w in said.split()) else intro
 
 
 def _premise_body(raw: str) -> str | None:
@@ -348,11 +361,11 @@ def finish(
     )
     if language == "ru" and body is None and _off_question(question, checked, shown, document):
         checked = CiteResult(text="", citations=())
-    if language == "ru" and body is None and _nameless(question, checked, speaker):
-        # the cited quote, led by the sentence that says whose it is
-        checked = with_speaker(
-            CiteResult(quoted(checked.citations), checked.citations), question, speaker
-        )
+    intro = _nameless(question, checked, speaker) if body is None else None
+    if intro is not None:
+        # the cited quotes, led by the sentence that says whose they are
+        said = quoted(checked.citations) if language == "ru" else checked.text
+        checked = _led(CiteResult(said, checked.citations), intro, language)
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         found = extractive(question, shown, cited=parse_markers(raw))
         if found.citations and (

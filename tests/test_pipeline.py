@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import ClassVar
 
 import pytest
 from fakes import FakeLLM, GlossEmbedder, line_passages
@@ -33,7 +34,7 @@ class OverlapRetriever:
     def __init__(self, passages: Sequence[Passage] | None = None) -> None:
         self.passages = list(_passages() if passages is None else passages)
         self.queries: list[str] = []
-        self.embedder = None
+        self.embedder: GlossEmbedder | None = None
 
     def speaker(self, passage: Passage) -> Passage | None:
         return None
@@ -202,7 +203,10 @@ class SpeakerRetriever(OverlapRetriever):
 
     def speaker(self, passage: Passage) -> Passage | None:
         self.widened.append(passage)
-        return Passage("s.txt", passage.chunk_id, 0, passage.end, SPEAKER_DOC, passage.score)
+        if passage.start < SPEAKER_DOC.index("\n"):
+            return None  # the introduction names him itself
+        text = SPEAKER_DOC[: passage.end]
+        return Passage("s.txt", passage.chunk_id, 0, passage.end, text, passage.score)
 
 
 def test_answer__who_question_is_shown_the_speaker_and_cites_where_he_is_named() -> None:
@@ -257,6 +261,32 @@ def test_answer__a_who_answer_naming_nobody_is_led_by_whom_it_quotes(reply: str)
     )
     assert not a.refused and a.text.startswith("О своём мнении нам рассказал")
     assert "Арсен Сарсеков [1]" in a.text and len(a.citations) == 2
+    assert a.citations[1].quote.startswith("На его взгляд")
+
+
+class _ApproachGloss(GlossEmbedder):
+    GLOSS: ClassVar[dict[str, str]] = {
+        **GlossEmbedder.GLOSS,
+        "depoliticization": "деполитизированность",
+        "approach": "подхода",
+        "feature": "особенность",
+        "japanese": "японского",
+    }
+
+
+def test_answer__an_english_who_answer_naming_nobody_names_whom_it_quotes() -> None:
+    retriever = SpeakerRetriever()
+    retriever.embedder = _ApproachGloss()
+    reply = "The expert says the key feature of the Japanese approach is its depoliticization [1]."
+    a = answer(
+        "Who says the Japanese approach is depoliticized?",
+        retriever=retriever,
+        llm=FakeLLM(reply),
+        top_k=1,
+        max_tokens=50,
+    )
+    assert not a.refused and a.text == "Arsen Sarsekov [1][2]."
+    assert a.citations[0].quote.endswith("Арсен Сарсеков.")
     assert a.citations[1].quote.startswith("На его взгляд")
 
 
