@@ -425,6 +425,9 @@ def test_distinctive__question_words_few_paragraphs_use() -> None:
     # "саммите" and "Токио" are in most paragraphs, "экспертов" asks for a person: neither tells
     assert distinctive(q, [ARTICLE]) == {"возгл", "делег", "узбек"}
     assert distinctive("Кто провалил саммит?", [ARTICLE]) == {"прова"}  # not in it at all
+    # the verb framing what was said is in every quote ("Как считает Папава, ..."): not what
+    # tells one quote from another
+    assert distinctive("Кто считает, что саммит провалился?", [ARTICLE]) == {"прова"}
 
 
 def test_off_question__a_passage_holding_no_distinctive_word_of_the_question() -> None:
