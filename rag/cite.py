@@ -72,7 +72,7 @@ PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share thi
 EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
 CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
 ECHO_SHARE = 0.5  # see `_Checker.restates`
-COPY_MIN = 6  # see `truncated_copy`
+COPY_MIN = 5  # see `truncated_copy`
 COPY_SHARE = 0.8
 COPY_DROPPED = 4
 
