@@ -223,10 +223,27 @@ def negates(text: str) -> bool:
     return bool(_negated(text))
 
 
+# A question that denies something itself ("Что создаёт отсутствие у Японии исторического
+# багажа?") asserts none of the words after the denial, which a sentence saying "без
+# исторического багажа" agrees with, not contradicts.
+_DENIAL_SCOPE = re.compile(
+    r"\b(?:не|нет|ни|без|not|no|never|without|отсутстви\w*|отсутству\w*|lack\w*|absence)\b"
+    r"((?:[^\w]+[^\W\d_]+){1,4})",
+    re.I,
+)
+
+
+def _denied(question: str) -> set[str]:
+    """5-letter stems of the words the question itself denies: up to four after each denial."""
+    return {w[:5] for m in _DENIAL_SCOPE.finditer(fold(question)) for w in _WORD.findall(m[1])}
+
+
 def contradicts_premise(answer: str, question: str) -> bool:
     """True when the answer negates a word the question asserts ("Почему Япония требует ...?" ->
     "Япония не требует ..."): the answer corrects the question's premise instead of answering it."""
-    asserted = {w[:5] for w in _WORD.findall(fold(question))} - _negated(question)
+    asserted = (
+        {w[:5] for w in _WORD.findall(fold(question))} - _negated(question) - _denied(question)
+    )
     return bool(_negated(answer) & asserted)
 
 

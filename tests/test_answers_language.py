@@ -122,6 +122,22 @@ def test_looks_like_refusal(text: str, expected: bool) -> None:
         ("Tokyo sees it not as a backyard [1].", 'If not as a "backyard", how?', False),
         ("Инвестиции не превращаются в долги [1].", "Какие инвестиции нужны?", False),
         ("Саммит прошёл в Токио [1].", "Где прошёл саммит?", False),
+        # the question denies it too: the sentence agrees
+        (
+            "Япония заходит в регион без исторического багажа [1].",
+            "Что создаёт отсутствие у Японии исторического багажа?",
+            False,
+        ),
+        (
+            "Япония заходит в регион без исторического багажа [1].",
+            "Почему Япония заходит в регион с историческим багажом?",
+            True,
+        ),
+        (
+            "Japan comes without a colonial past [1].",
+            "What does the lack of a colonial past give?",
+            False,
+        ),
     ],
 )
 def test_contradicts_premise(answer: str, question: str, expected: bool) -> None:
