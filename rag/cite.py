@@ -498,7 +498,10 @@ def cite(
                 # quoted words three sentences on): cite the question's sentence too
                 r, ta, tb = topical[n - 1]
                 if r >= TOPICAL_MIN and checker.off_topic(p.text[a:b], r) and (tb <= a or ta >= b):
-                    spans.append((ta, tb))
+                    # ... or that sentence alone, when it names whom the claim names ("Как
+                    # указывает Ованнисян, ..."): the introduction adds nothing the answer needs
+                    named = _named_in(claim.text, p.text[ta:tb])
+                    spans = [(ta, tb)] if named else [*spans, (ta, tb)]
             elif claim_near and asks_for_person(question):
                 # the same across languages, where only the embedding can say which sentence
                 # holds what was asked: "Papava [1][2]", his name and where he says it
@@ -623,6 +626,14 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 
 _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
+
+
+def _named_in(claim: str, sentence: str) -> bool:
+    """True when the claim names somebody (its capitalised words past the first, or its one
+    capitalised word: "Армянский политолог Ованнисян", "Ованнисян") and `sentence` holds every
+    name."""
+    names = {name_key(w) for w in _NAME.findall(claim) or _CAPITALISED.findall(claim)[:1]}
+    return bool(names) and names <= {name_key(w) for w in _words(sentence)}
 
 
 def later_names(text: str) -> list[str]:

@@ -547,6 +547,16 @@ def test_cite__who_answer_cites_where_the_asked_words_are_said_though_its_name_s
     assert len(r.citations) == 1
 
 
+def test_cite__who_answer_cites_only_the_quote_when_the_quote_names_him_too() -> None:
+    doc = (
+        "Прогноз саммита изложил политолог Андраник Ованнисян. Саммит пройдёт в Токио. "
+        "Как указывает Ованнисян, диалог в формате «ЦА+» инициирован Японией ещё в 2004 году."
+    )
+    q = "Кто из экспертов напомнил, что диалог в формате «ЦА+» был инициирован Японией в 2004 году?"
+    r = cite("Армянский политолог Ованнисян [1].", _passages(doc), question=q)
+    assert [c.quote for c in r.citations] == [doc[doc.index("Как указывает") :]]
+
+
 def test_cite__who_answer_to_a_question_naming_the_kind_asked_for_cites_the_words_too() -> None:
     intro = "О своём мнении рассказал казахстанский политолог Арсен Сарсеков."
     quote = "На его взгляд, ключевая особенность японского подхода – деполитизированность."
