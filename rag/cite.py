@@ -196,6 +196,20 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in _words(text) if not w[0].isdigit() and len(w) > 2 and w not in _STOP}
 
 
+# Question words ("каким", "сколько", "почему") never appear in the sentence that answers them.
+_INTERROGATIVE = re.compile(r"^(?:как(?:ой|ая|ое|ие|ого|ому|им|их|ую|ов)|сколь|почем|зачем)")
+ASKED_MIN = 5  # see `asked_words`
+
+
+def asked_words(question: str) -> set[str]:
+    """The question's content words, less its question words when ASKED_MIN others remain: a
+    long question is met by its own words, while in a short one ("Сколько денег обещала
+    Япония?") a sentence sharing one name must not count for a third of it."""
+    stems = _stems(question)
+    rest = {s for s in stems if not _INTERROGATIVE.match(s)}
+    return rest if len(rest) >= ASKED_MIN else stems
+
+
 def _prefixes(text: str) -> set[str]:
     """Every 3-5 letter prefix of the words of `text`: a short claim word ("год") matches a longer
     form ("году"), as the 5-letter stems of long words do."""
@@ -237,7 +251,7 @@ class _Checker:
 
     @cached_property
     def asked(self) -> set[str]:
-        return _stems(self.question)
+        return asked_words(self.question)
 
     def _first_names_of_asked(self, claim: str) -> list[str]:
         """First names the claim gives to people the question names by surname."""
@@ -535,7 +549,7 @@ def _best_sentence(
 ) -> CiteResult:
     """The passage sentence sharing most of the question's content words among those `keep`
     accepts, quoted with its citation, when it shares at least `min_share` of them; else empty."""
-    asked = _stems(question)
+    asked = asked_words(question)
     best: tuple[float, Passage | None, int, int] = (0.0, None, 0, 0)
     for p in passages:
         if looks_like_injection(p.text):

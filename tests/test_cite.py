@@ -6,6 +6,7 @@ import pytest
 from fakes import GlossEmbedder, line_passages
 
 from rag.cite import (
+    asked_words,
     cite,
     distinctive,
     misstates_number,
@@ -277,10 +278,23 @@ def test_extractive__gives_nothing_when_no_sentence_is_close() -> None:
     assert cite_extractive("Какая погода ожидается завтра?", P).citations == ()
 
 
+def test_asked_words__a_long_question_s_question_words_are_not_asked_for() -> None:
+    # no answer repeats "каким"; five other words are enough to tell an answer by
+    assert asked_words("С каким природным явлением автор сравнивает встречи с Брюсселем?") == {
+        "приро",
+        "явлен",
+        "сравн",
+        "встре",
+        "брюсс",
+    }
+    # a short question keeps them: one shared name must not make a third of it
+    assert asked_words("Сколько денег обещала Япония?") == {"сколь", "денег", "обеща", "япони"}
+
+
 def test_extractive__a_cited_passage_needs_a_smaller_share_of_the_question() -> None:
-    # the sentence shares 3 of the question's 7 content words: too few on its own, enough in a
+    # the sentence shares 3 of the question's 8 content words: too few on its own, enough in a
     # passage the model pointed at
-    q = "Какое сырьё, литий или уран, Казахстан предлагает миру?"
+    q = "Литий или уран Казахстан предлагает всему миру по низкой цене?"
     assert cite_extractive(q, P).citations == ()
     r = cite_extractive(q, P, cited=[4])
     assert r.citations and "литий" in r.citations[0].quote

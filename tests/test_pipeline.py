@@ -143,7 +143,9 @@ def test_answer__echo_of_the_question_quotes_the_cited_passage() -> None:
         "Свой прогноз изложила Анна Кравец, директор музея и искусствовед.",
         "m.txt",
     )
-    question = "Каким местом, по мнению руководства, стремится стать музей в городе?"
+    question = (
+        "Каким местом, по мнению руководства, стремится стать музей в родном городе к юбилею?"
+    )
     shown = OverlapRetriever(passages).retrieve(question, top_k=2)
     n = shown.index(passages[0]) + 1
     for reply, refused in ((f"Музей в городе [{n}].", False), ("Музей в городе.", True)):
