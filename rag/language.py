@@ -238,13 +238,49 @@ def _denied(question: str) -> set[str]:
     return {w[:5] for m in _DENIAL_SCOPE.finditer(fold(question)) for w in _WORD.findall(m[1])}
 
 
+# "неважным", "неактивным": a word the question negates by its prefix. Words that only start
+# like a negation are not ("несколько", "необходимо", "нейтральности").
+_FUSED_NEGATION = re.compile(r"\bне([а-яё]{5,})")
+_NOT_NEGATIONS = (
+    "несколь",
+    "необход",
+    "недавн",
+    "некотор",
+    "непосред",
+    "нередк",
+    "немног",
+    "нейтрал",
+    "несущ",
+    "несмотр",
+    "неделе",
+    "неделю",
+    "нефт",
+)
+_WHY = re.compile(r"^\W*(?:почему|зачем|отчего|why)\b", re.I)
+
+
+def _question_negates(question: str) -> set[str]:
+    """4-letter stems of what a why-question says is not so: "Почему Японию не волнует ...?" ->
+    "волн", "Почему Асо назвал саммит неважным?" -> "важн"."""
+    if not _WHY.match(question):
+        return set()
+    q = fold(question)
+    fused = {m[1][:4] for m in _FUSED_NEGATION.finditer(q) if not m[0].startswith(_NOT_NEGATIONS)}
+    return fused | {s[:4] for s in _negated(question)}
+
+
 def contradicts_premise(answer: str, question: str) -> bool:
     """True when the answer negates a word the question asserts ("Почему Япония требует ...?" ->
-    "Япония не требует ..."): the answer corrects the question's premise instead of answering it."""
+    "Япония не требует ..."), or asserts what a why-question negates ("Почему Асо назвал саммит
+    неважным?" -> "крайне важно, – заявил ... Асо"): the answer corrects the question's premise
+    instead of answering it."""
     asserted = (
         {w[:5] for w in _WORD.findall(fold(question))} - _negated(question) - _denied(question)
     )
-    return bool(_negated(answer) & asserted)
+    if _negated(answer) & asserted:
+        return True
+    said = {w[:4] for w in _WORD.findall(fold(answer))} - {s[:4] for s in _negated(answer)}
+    return bool(_question_negates(question) & said)
 
 
 # --- questions about people ----------------------------------------------------------------------

@@ -138,6 +138,17 @@ def test_looks_like_refusal(text: str, expected: bool) -> None:
             "What does the lack of a colonial past give?",
             False,
         ),
+        # a why-question saying something is not so, and a sentence saying it is
+        (
+            "Крайне важно провести саммит, – заявил Асо [1].",
+            "Почему Асо назвал саммит неважным?",
+            True,
+        ),
+        ("Японию особенно волнует усиление Китая [1].", "Почему Японию не волнует Китай?", True),
+        ("Япония не требует лояльности [1].", "Почему Япония не требует лояльности?", False),
+        # only why-questions presume it; a word merely starting with "не" negates nothing
+        ("Японию волнует усиление Китая [1].", "Что не волнует Японию?", False),
+        ("Необходимо несколько шагов [1].", "Почему несколько шагов необходимы?", False),
     ],
 )
 def test_contradicts_premise(answer: str, question: str, expected: bool) -> None:
