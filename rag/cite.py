@@ -482,7 +482,7 @@ def cite(
     latin = frozenset(
         w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
     )
-    checker = _Checker(question, lang, known | _derived(known) | _numbers(question), known, latin)
+    checker = _Checker(question, lang, known | _derived(known), known, latin)
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
     dropped: list[str] = []

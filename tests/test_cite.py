@@ -561,6 +561,21 @@ def test_cite__who_answer_cites_where_the_asked_words_are_said_though_its_name_s
     assert len(r.citations) == 1
 
 
+@pytest.mark.parametrize(
+    ("claim", "question"),
+    [
+        ("Формат родился в Астане в 2010 году [1].", "Почему формат родился в 2010 году?"),
+        ("Формат родился в Астане в 2010 году [1].", "Когда, если не в 2010 году, родился формат?"),
+        ("The format was born in Astana in 2010 [1].", "Why was the format born in 2010?"),
+    ],
+)
+def test_cite__a_number_taken_from_the_question_needs_a_source_too(
+    claim: str, question: str
+) -> None:
+    # the question's number is its premise, not evidence: no passage holds 2010
+    assert cite(claim, P, question=question).citations == ()
+
+
 def test_cite__who_answer_cites_only_the_quote_when_the_quote_names_him_too() -> None:
     doc = (
         "Прогноз саммита изложил политолог Андраник Ованнисян. Саммит пройдёт в Токио. "
