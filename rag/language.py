@@ -300,11 +300,46 @@ _KIND = re.compile(
 )
 
 
+# English demonyms as the Russian stem an article writes them with: "Which Tajik political
+# scientist ...?" asks for a "таджикский политолог". The countries of the region and the powers
+# around it; a demonym not listed is no kind, and the question is taken as asking for anybody.
+_DEMONYMS = {
+    "kazakh": "казах",
+    "uzbek": "узбек",
+    "kyrgyz": "кыргыз",
+    "tajik": "таджик",
+    "turkmen": "туркмен",
+    "japanese": "япон",
+    "chinese": "китай",
+    "russian": "росси",
+    "american": "америк",
+    "georgian": "грузин",
+    "armenian": "армян",
+    "azerbaijani": "азерб",
+    "korean": "корей",
+    "european": "европ",
+    "turkish": "турец",
+    "indian": "индий",
+    "british": "британ",
+    "german": "немец",
+    "french": "француз",
+    "iranian": "иран",
+}
+_KIND_EN = re.compile(
+    rf"\b({'|'.join(_DEMONYMS)})\s+(?:[a-z]+\s+)?(?:expert|analyst|political\s+scientist"
+    r"|politician|specialist|scholar|diplomat|official|minister|leader|journalist)",
+    re.I,
+)
+
+
 def person_kind(question: str) -> str | None:
     """The stem of the adjective saying what kind of person is asked for ("Какой китайский
-    эксперт ...?" -> "китай"), or None."""
+    эксперт ...?" -> "китай"; "Which Tajik political scientist ...?" -> "таджик"), or None."""
     m = _KIND.search(question)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    en = _KIND_EN.search(question)
+    return _DEMONYMS[en.group(1).lower()] if en else None
 
 
 # The verbs that frame what somebody said or thinks ("Кто считает, что ...", "по его словам"):

@@ -359,7 +359,11 @@ def finish(
         language=language,
         encoder=encoder,
     )
-    if language == "ru" and body is None and _off_question(question, checked, shown, document):
+    if body is None and (
+        _off_question(question, checked, shown, document)
+        if language == "ru"
+        else other_kind(question, checked.text, checked.citations)
+    ):
         checked = CiteResult(text="", citations=())
     intro = _nameless(question, checked, speaker) if body is None else None
     if intro is not None:

@@ -608,6 +608,12 @@ def test_other_kind__a_person_introduced_as_another_kind_than_asked_for() -> Non
     lead = "Премьер-министр Японии Санаэ Такаити встретится с лидерами."
     c = [Citation(1, "a.txt", 0, len(lead), lead)]
     assert not other_kind("Кто из японских руководителей встретится?", "Санаэ Такаити [1].", c)
+    # an English question names the kind by a demonym, which the Russian sentence must hold
+    c = [Citation(1, "a.txt", 0, len(intro), intro)]
+    q = "Which Tajik political scientist commented on the summit?"
+    assert other_kind(q, "Vasiliy Papava [1].", c)
+    assert not other_kind(q.replace("Tajik", "Georgian"), "Vasiliy Papava [1].", c)
+    assert not other_kind(q.replace("Tajik", "Martian"), "Vasiliy Papava [1].", c)  # not listed
 
 
 def test_cite__who_answer_naming_only_the_person_the_question_names_is_an_echo() -> None:
