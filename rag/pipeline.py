@@ -334,15 +334,14 @@ def finish(
     query: str,
     language: Language,
     shown: list[Passage],
-    leads: Sequence[str | None] = (),
     encoder: Embedder | None = None,
     speaker: Callable[[Passage], Passage | None] | None = None,
     document: Callable[[str], str | None] | None = None,
 ) -> Answer:
     """Classify the reply and check its citations (passages and timings: the caller's);
-    `leads` as `speakers` gives them, for the passages `shown` it widened; `encoder` as
-    `rag.cite.cite` takes it; `speaker` and `document` as `Retriever` has them, to look up the
-    names an answer takes from the question and the words that tell what a question asks."""
+    `shown` as `speakers` widened them; `encoder` as `rag.cite.cite` takes it; `speaker` and
+    `document` as `Retriever` has them, to look up the names an answer takes from the question,
+    who said what it quotes, and the words that tell what a question asks."""
     body = _premise_body(raw)
     if body is None and looks_like_refusal(strip_markers(raw)):
         # "Почему Япония требует лояльности?" refused, while a passage says "Япония не требует
@@ -368,8 +367,8 @@ def finish(
     intro = _nameless(question, checked, speaker) if body is None else None
     if intro is not None:
         # the cited quotes, led by the sentence that says whose they are
-        said = quoted(checked.citations) if language == "ru" else checked.text
-        checked = _led(CiteResult(said, checked.citations), intro, language)
+        words = quoted(checked.citations) if language == "ru" else checked.text
+        checked = _led(CiteResult(words, checked.citations), intro, language)
     if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
         found = extractive(question, shown, cited=parse_markers(raw))
         if found.citations and (
@@ -465,7 +464,6 @@ def answer_stream(
         query=query,
         language=language,
         shown=checked_against,
-        leads=leads,
         encoder=retriever.embedder,
         speaker=retriever.speaker,
         document=retriever.document,
