@@ -284,9 +284,11 @@ def contradicts_premise(answer: str, question: str) -> bool:
 
 
 # --- questions about people ----------------------------------------------------------------------
+_WHO = r"\b(?:кто|кого|кому|кем|чей|чья|чьё|чье|чьи|who|whom|whose)\b"
+# The English nouns for a person whose words are quoted ("Which Tajik political scientist ...?")
+_PERSON_EN = r"(?:expert|analyst|specialist|politician|political\s+scientist)"
 _ASKS_PERSON = re.compile(
-    r"\b(?:кто|кого|кому|кем|чей|чья|чьё|чье|чьи|who|whom|whose)\b|"
-    r"эксперт|политолог|аналитик|специалист|expert|analyst|specialist",
+    rf"{_WHO}|эксперт|политолог|аналитик|специалист|expert|analyst|specialist",
     re.I,
 )
 
@@ -326,8 +328,8 @@ _DEMONYMS = {
     "iranian": "иран",
 }
 _KIND_EN = re.compile(
-    rf"\b({'|'.join(_DEMONYMS)})\s+(?:[a-z]+\s+)?(?:expert|analyst|political\s+scientist"
-    r"|politician|specialist|scholar|diplomat|official|minister|leader|journalist)",
+    rf"\b({'|'.join(_DEMONYMS)})\s+(?:[a-z]+\s+)?"
+    rf"(?:{_PERSON_EN}|scholar|diplomat|official|minister|leader|journalist)",
     re.I,
 )
 
@@ -359,10 +361,8 @@ def without_person_words(question: str) -> str:
 
 
 _ASKS_WHO = re.compile(
-    r"\b(?:кто|кого|кому|кем|чей|чья|чьё|чье|чьи|who|whom|whose)\b|"
-    r"\b(?:как(?:ой|ая|ие|ого|ому|им|их)|which|what)\s+(?:[^\W\d_]+\s+){0,2}?"
-    r"(?:эксперт|политолог|аналитик|специалист|политик|expert|analyst|specialist|politician"
-    r"|political\s+scientist)",
+    rf"{_WHO}|\b(?:как(?:ой|ая|ие|ого|ому|им|их)|which|what)\s+(?:[^\W\d_]+\s+){{0,2}}?"
+    rf"(?:эксперт|политолог|аналитик|специалист|политик|{_PERSON_EN})",
     re.I,
 )
 

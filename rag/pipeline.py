@@ -13,7 +13,6 @@ LLM are passed in.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from index.chunk import full_names
 from rag.cite import (
+    MARKER,
     CiteResult,
     cite,
     extractive,
@@ -30,6 +30,7 @@ from rag.cite import (
     nearest_negation,
     off_question,
     other_kind,
+    parse_marker_group,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -182,7 +183,9 @@ def _led(found: CiteResult, intro: Citation, language: Language = "ru") -> CiteR
         first, surname = full_names(intro.quote)[0]
         text = f"{first} {surname} {''.join(f'[{c.n}]' for c in cites)}."
     else:
-        shifted = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + 1}]", found.text)
+        shifted = MARKER.sub(
+            lambda m: "".join(f"[{n + 1}]" for n in parse_marker_group(m.group(1))), found.text
+        )
         text = f"{intro.quote.rstrip('.!?… ')} [1]. {shifted}"
     return replace(found, text=text, citations=cites)
 
