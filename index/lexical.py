@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,7 @@ class LexicalIndex:
     chunks: list[StoredChunk]
     _bm25: bm25s.BM25 | None
     generation: int = -1
+    _df: Counter[str] | None = None  # chunks holding each stem, counted on first use (`rare`)
 
     @classmethod
     def build(cls, chunks: list[StoredChunk], *, generation: int = -1) -> LexicalIndex:
@@ -82,10 +84,23 @@ class LexicalIndex:
         bm25.index(corpus, show_progress=False)
         return cls(chunks, bm25, generation)
 
+    @property
+    def vocabulary(self) -> list[str]:
+        """The stems the index holds."""
+        return [t for t in self._bm25.vocab_dict if t] if self._bm25 is not None else []
+
+    def rare(self, stems: list[str], share: float) -> list[str]:
+        """The stems found in at most `share` of the chunks: what tells one chunk from another."""
+        if self._df is None:
+            self._df = Counter(t for c in self.chunks for t in set(tokenize(c.index_text)))
+        return [t for t in stems if self._df[t] <= share * len(self.chunks)]
+
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
-        tokens = [
-            t for t in tokenize(query) if self._bm25 is not None and t in self._bm25.vocab_dict
-        ]
+        return self.search_stems(tokenize(query), n)
+
+    def search_stems(self, stems: list[str], n: int) -> list[tuple[StoredChunk, float]]:
+        """`search` for stems made already (`tokenize`'s, or the index's own `vocabulary`)."""
+        tokens = [t for t in stems if self._bm25 is not None and t in self._bm25.vocab_dict]
         if not tokens or self._bm25 is None or n <= 0:
             return []
         scores = np.asarray(self._bm25.get_scores(tokens))

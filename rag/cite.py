@@ -687,6 +687,21 @@ def unheld_names(question: str, sources: Sequence[str]) -> dict[str, str]:
     return {k: w for k, w in asked.items() if k not in held}
 
 
+def unheld_words(question: str, passages: Sequence[Passage]) -> set[str]:
+    """The question's content words that no passage holds, less its names (`unheld_names`
+    sees to those, through who is quoted), question words and words asking for a person:
+    "наводнения" in "Почему Шамсуддинов утверждает, что встречу отменили из-за
+    наводнения?", shown the passage that says "из-за угроз мощного землетрясения"."""
+    names = {name_key(w) for w in _NAME.findall(question)}
+    asked = {
+        s
+        for s in _stems(without_person_words(question))
+        if not _INTERROGATIVE.match(s) and name_key(s) not in names
+    }
+    held = set().union(*(_prefixes(p.text) for p in passages))
+    return asked - held
+
+
 def unsourced_names(question: str, answer: str, sources: Sequence[str]) -> set[str]:
     """Names the question asserts that the answer repeats but no source text holds: "Почему
     встречу 2024 года отменил Казахстан?" answered "Казахстан отменил встречу ... [1]" from a

@@ -8,6 +8,7 @@ pipeline does).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from difflib import SequenceMatcher
 
 from rag.types import Language
@@ -259,10 +260,15 @@ _NOT_NEGATIONS = (
 _WHY = re.compile(r"^\W*(?:почему|зачем|отчего|why)\b", re.I)
 
 
+def asks_why(question: str) -> bool:
+    """True for "Почему ...?", "Why ...?": a question that asserts what it asks the reason for."""
+    return bool(_WHY.match(question))
+
+
 def _question_negates(question: str) -> set[str]:
     """4-letter stems of what a why-question says is not so: "Почему Японию не волнует ...?" ->
     "волн", "Почему Асо назвал саммит неважным?" -> "важн"."""
-    if not _WHY.match(question):
+    if not asks_why(question):
         return set()
     q = fold(question)
     fused = {m[1][:4] for m in _FUSED_NEGATION.finditer(q) if not m[0].startswith(_NOT_NEGATIONS)}
@@ -332,6 +338,45 @@ _KIND_EN = re.compile(
     rf"(?:{_PERSON_EN}|scholar|diplomat|official|minister|leader|journalist)",
     re.I,
 )
+
+
+# English nouns for a person (their first word) as the stem the article writes them with, for
+# `kind_terms`. Not "politician": "политик" is also the stem of "политика".
+_PERSON_RU = {"political": "политолог", "expert": "эксперт", "analyst": "аналитик"}
+# A demonym before a person noun, up to three words apart ("American PhD in political science")
+_KIND_TERM = re.compile(
+    rf"\b({'|'.join(_DEMONYMS)})s?\s+(?:[a-z]+\s+){{0,3}}?({_PERSON_EN}|political\s+scien)",
+    re.I,
+)
+_CAPITALISED_LATIN = re.compile(r"\b[A-Z][a-z]{3,}")
+
+
+def _cyrillic(vocabulary: Iterable[str]) -> list[str]:
+    return [t for t in vocabulary if _CYRILLIC.match(t)]
+
+
+def kind_terms(question: str, vocabulary: Iterable[str]) -> list[str]:
+    """The Russian words of `vocabulary` (an index's stems) for the kind of person an English
+    question asks for ("Georgian political scientist" -> "грузинск", "политолог"): a demonym
+    stands for its adjective only ("таджикск", not "таджикистан"), as an introduction writes
+    it, and counts only before a person noun ("Which expert ...?" alone names no kind: every
+    quote is some expert's). With `name_terms`, lets a Latin-script question use the lexical
+    index of a Russian text, which otherwise sees none of its words."""
+    words = _cyrillic(vocabulary)
+    out: list[str] = []
+    for m in _KIND_TERM.finditer(question):
+        stem = _DEMONYMS[m.group(1).lower()]
+        out += [t for t in words if t.startswith(stem) and "ск" in t[len(stem) :]]
+        person = _PERSON_RU.get(m.group(2).split()[0].lower())
+        out += [t for t in words if person and t.startswith(person)]
+    return list(dict.fromkeys(out))
+
+
+def name_terms(question: str, vocabulary: Iterable[str]) -> list[str]:
+    """The Russian words of `vocabulary` for the names an English question spells in Latin
+    ("Papava" -> "папав"), met by `skeleton`."""
+    names = {skeleton(w)[:5] for w in _CAPITALISED_LATIN.findall(question) if len(skeleton(w)) >= 5}
+    return [t for t in _cyrillic(vocabulary) if len(skeleton(t)) >= 5 and skeleton(t)[:5] in names]
 
 
 def person_kind(question: str) -> str | None:

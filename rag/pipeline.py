@@ -38,12 +38,14 @@ from rag.cite import (
     strip_markers,
     truncated_copy,
     unheld_names,
+    unheld_words,
     unsourced_names,
 )
 from rag.errors import InvalidInputError
 from rag.language import (
     asks_for_person,
     asks_who,
+    asks_why,
     contradicts_premise,
     detect_language,
     fold,
@@ -372,7 +374,8 @@ def finish(
         # the cited quotes, led by the sentence that says whose they are
         words = quoted(checked.citations) if language == "ru" else checked.text
         checked = _led(CiteResult(words, checked.citations), intro, language)
-    if not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None:
+    fallback = not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None
+    if fallback:
         found = extractive(question, shown, cited=parse_markers(raw))
         if found.citations and (
             unheld_names(question, _sources(question, found, shown, speaker))
@@ -395,6 +398,10 @@ def finish(
         # the answer's words are supported but the name it took from the question is not: the
         # question's premise, which the cited text contradicts or does not make
         or (language == "ru" and _unsourced(question, said, checked, shown, speaker))
+        # the model only echoed a why-question's premise, which holds a word no shown passage
+        # does ("из-за наводнения" where the passage says "землетрясения"): the quote found in
+        # its place says what the article says instead
+        or (fallback and asks_why(question) and bool(unheld_words(question, shown)))
     )
     if not corrects and language == "ru":
         # supported, yet a shown sentence denies what the question asserts: "Почему Япония

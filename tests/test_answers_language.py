@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from index.lexical import tokenize
 from rag.language import (
     asks_who,
     contradicts_premise,
     detect_language,
+    kind_terms,
     latinize,
     looks_like_injection,
     looks_like_refusal,
+    name_terms,
     respell_names,
     skeleton,
 )
@@ -217,3 +220,43 @@ def test_respell_names__as_the_document_spells_them(text: str, spelled: str) -> 
 )
 def test_asks_who__a_person_is_the_answer_asked_for(question: str, who: bool) -> None:
     assert asks_who(question) is who
+
+
+_VOCABULARY = tokenize(
+    "грузинский политолог Василий Папава таджикскому политологу Таджикистан эксперт "
+    "Казахстан казахстанский Сарсеков Япония японский американского"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("Which Georgian political scientist commented?", ["грузинск", "политолог"]),
+        ("Which Tajik political scientist was asked?", ["таджикск", "политолог"]),
+        ("Which American PhD in political science was asked?", ["американск", "политолог"]),
+        ("Which Kazakh analysts spoke?", ["казахстанск"]),
+        # a person noun alone names no kind: every quote is some expert's
+        ("Which expert said it?", []),
+        # a country is no demonym
+        ("What does Kazakhstan offer?", []),
+        ("Where was the summit held?", []),
+    ],
+)
+def test_kind_terms__the_russian_words_for_the_kind_of_person_asked_for(
+    question: str, terms: list[str]
+) -> None:
+    assert sorted(kind_terms(question, _VOCABULARY)) == sorted(terms)
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("What did Papava say?", ["папав"]),
+        ("How does Sarsekov see it, per Ulysmedia.kz?", ["сарсек"]),
+        # the English spelling of a country meets no Russian form of it
+        ("What does Kazakhstan offer?", []),
+        ("Where was the summit held?", []),
+    ],
+)
+def test_name_terms__latin_names_meet_their_russian_stems(question: str, terms: list[str]) -> None:
+    assert name_terms(question, _VOCABULARY) == terms

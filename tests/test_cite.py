@@ -21,6 +21,7 @@ from rag.cite import (
     strip_markers,
     truncated_copy,
     unheld_names,
+    unheld_words,
     unsourced_names,
 )
 from rag.cite import extractive as cite_extractive
@@ -626,3 +627,10 @@ def test_cite__who_answer_naming_only_the_person_the_question_names_is_an_echo()
     q = "Кто, кроме Шамсуддинова, провёл саммиты С5+1?"
     doc = "Политолог Василий Папава провёл саммиты С5+1."
     assert cite("Василий Папава [1].", _passages(doc), question=q).citations != ()
+
+
+def test_unheld_words__content_words_no_passage_holds_less_names_and_question_words() -> None:
+    q = "Почему, по словам Шамсуддинова, встречу отменили из-за наводнения?"
+    passage = Passage("d", "c", 0, 60, "Встречу отменили из-за угроз землетрясения.", 0.0)
+    assert unheld_words(q, [passage]) == {"навод"}
+    assert unheld_words("Почему встречу отменили?", [passage]) == set()

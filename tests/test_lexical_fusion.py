@@ -68,3 +68,10 @@ def test_fuse__empty_inputs() -> None:
 )
 def test_cyrillic_share(text: str, share: float) -> None:
     assert cyrillic_share(text) == share
+
+
+def test_lexical__search_stems_takes_stems_made_already() -> None:
+    index = LexicalIndex.build([_c("a", "грузинский политолог Папава"), _c("b", "Токио")])
+    assert [c.chunk_id for c, _ in index.search_stems(["грузинск", "нет-такого"], 5)] == ["a"]
+    assert index.search_stems([], 5) == []
+    assert set(index.vocabulary) == set(tokenize("грузинский политолог Папава Токио"))

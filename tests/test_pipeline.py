@@ -591,3 +591,17 @@ def test_finish__english_answer_names_people_as_the_cited_document_spells_them()
         document=lambda _: text,
     )
     assert a.text == "Shamsuddinov [1]."
+
+
+def test_answer__an_echoed_why_premise_with_a_word_no_passage_holds_is_corrected() -> None:
+    # the model repeats the premise; the fallback quote says what the article says instead
+    q = "Почему Токио акцентирует цепочки поставок нефти?"
+    a, _ = _ask(q, "Токио акцентирует цепочки поставок нефти [1].")
+    assert a.refused and a.text.startswith(PREMISE_RU)
+    assert a.citations[0].quote == DOC.split("\n")[2]
+
+
+def test_answer__a_fallback_quote_for_a_why_question_the_passages_hold_is_an_answer() -> None:
+    q = "Почему Токио акцентирует цепочки поставок критических минералов?"
+    a, _ = _ask(q, "Потому что так надо [1].")
+    assert not a.refused and a.citations[0].quote == DOC.split("\n")[2]

@@ -46,3 +46,21 @@ def test_retrieval__dev_evidence_recall_floors() -> None:
     en = sum(recall["en"]) / len(recall["en"])
     assert ru >= 0.88, f"ru recall within 2000 chars fell to {ru:.2f}"
     assert en >= 0.85, f"en recall within 2000 chars fell to {en:.2f}"
+
+
+@pytest.mark.parametrize(
+    ("question", "introduction"),
+    [
+        ("Which Georgian political scientist commented on the summit?", "Василий Папава"),
+        ("Which Tajik political scientist did Ulysmedia.kz ask for forecasts?", "Шамсуддинову"),
+        ("How does Sarsekov see the summit?", "Арсен Сарсеков"),
+    ],
+)
+def test_retrieval__english_question_finds_the_russian_introduction(
+    question: str, introduction: str
+) -> None:
+    # the kind of person ("Georgian political scientist") and the Latin name ("Sarsekov") reach
+    # the Russian lexical index through `HybridRetriever._bridge`; dense alone missed these
+    rag = build_rag(real_rag_settings(), embedder=real_embedder())
+    passages = rag.search(question, top_k=5).passages
+    assert any(introduction in p.text for p in passages)
