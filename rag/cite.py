@@ -237,6 +237,18 @@ class _Checker:
     known_numbers: frozenset[str]
     literal_numbers: frozenset[str]
     latin_words: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()  # `name_key`s of the names the passages hold
+
+    def unnamed(self, claim: str, sources: str) -> bool:
+        """A Russian claim names somebody or something the passages name (a capitalised word,
+        its first too: "Казахстан, Япония, Китай") that neither its `sources` (the passages it
+        cites) nor the question do: "Китай" is no part of a passage about Kazakhstan and
+        Japan, however much else of the claim it holds."""
+        if self.language != "ru":
+            return False
+        claimed = {name_key(w) for w in _CAPITALISED_WORD.findall(claim)} & self.names
+        held = {name_key(w) for w in _words(f"{sources} {self.question}")}
+        return bool(claimed - held)
 
     def numbers_ok(self, claim: str) -> bool:
         return _numbers(claim) <= self.known_numbers
@@ -482,7 +494,8 @@ def cite(
     latin = frozenset(
         w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
     )
-    checker = _Checker(question, lang, known | _derived(known), known, latin)
+    names = frozenset(name_key(w) for p in passages for w in later_names(p.text))
+    checker = _Checker(question, lang, known | _derived(known), known, latin, names)
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
     dropped: list[str] = []
@@ -498,6 +511,8 @@ def cite(
     )
     for claim, claim_near in zip(claims, near, strict=True):
         chosen, scored, fixed = _choose(checker, claim, passages, topical, claim_near)
+        if checker.unnamed(claim.text, " ".join(passages[n - 1].text for n in chosen)):
+            chosen = []
         if not chosen:
             dropped.append(claim.text)
             continue
@@ -640,6 +655,7 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 
 _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
+_CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")  # whole: "АлашОрды", not "Алаш" and "Орды"
 
 
 def _named_in(claim: str, sentence: str) -> bool:

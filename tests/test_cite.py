@@ -167,6 +167,18 @@ def test_cite__drops_sentence_whose_words_are_nowhere() -> None:
     assert r.text == ""
 
 
+def test_cite__drops_a_claim_naming_what_its_passage_does_not() -> None:
+    # "Китай" is named by another passage, not by the one the rest of the claim matches
+    r = cite("Казахстан, Япония, Китай [4].", P, question="Какие страны обменяются сырьём?")
+    assert r.text == "" and r.dropped == ("Казахстан, Япония, Китай.",)
+    assert cite("Казахстан и Япония [4].", P, question="Какие страны обменяются сырьём?").citations
+
+
+def test_cite__names_of_a_claim_may_come_from_any_passage_it_cites() -> None:
+    r = cite("Казахстан и Китай [3][4].", P, question="Какие страны упомянуты?")
+    assert len(r.citations) == 2
+
+
 @pytest.mark.parametrize("reply", ["Yes [1].", "No. [1]", "Да [1].", "- Нет [1]!"])
 def test_cite__a_bare_yes_or_no_is_supported_by_nothing(reply: str) -> None:
     doc = "Для Астаны этот саммит имеет особое значение."
