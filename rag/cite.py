@@ -292,8 +292,12 @@ class _Checker:
         # for "Who represented Kyrgyzstan?" picks no option, whatever share it repeats.
         picks = self.language == "en" and not asks_for_person(self.question)
         share = ECHO_SHARE if picks else 0.0
+        new = said - self.asked
+        if self.language == "en":
+            # English inflects inside the first five letters: "calls" repeats "call"
+            new = {s for s in new if s[:4] not in {a[:4] for a in self.asked}}
         return (
-            said <= self.asked
+            not new
             and len(said) >= share * len(self.asked)
             and _numbers(claim) <= _numbers(self.question)
             and not contradicts_premise(claim, self.question)
@@ -609,6 +613,11 @@ def extractive(
     return max(found, key=lambda r: r.support[0] if r.support else -1.0)
 
 
+def question_share(question: str, text: str) -> float:
+    """Share of the question's content words (`asked_words`) that `text` holds."""
+    return _relevance(asked_words(question), text)
+
+
 def truncated_copy(claim: str, quote: str) -> bool:
     """True when the claim is a long copy of `quote` cut short: at least COPY_MIN content words,
     COPY_SHARE of them from the quote, which has COPY_DROPPED content words more ("Астана
@@ -738,20 +747,26 @@ def premise_correction(
     )
 
 
-def nearest_negation(question: str, passages: Sequence[Passage], encoder: Embedder) -> CiteResult:
+def nearest_negation(
+    question: str,
+    passages: Sequence[Passage],
+    encoder: Embedder,
+    keep: Callable[[str], bool] = negates,
+) -> CiteResult:
     """The passage sentence nearest the question in meaning (`encoder`) among those that negate
-    something, quoted with its citation; empty when none does. For a reply that says the premise
-    is false and then only echoes it ("That is not so. The summit forces Central Asia to choose
-    between East and West [2]."): the model saw a sentence that denies the premise, and an English
-    question shares no words with a Russian one, so `premise_correction` cannot find it. Only for
-    replies that call the premise false: the nearest negating sentence alone would also "correct"
-    a true premise (measured: for an answerable question it can be the nearest sentence)."""
+    something (or that `keep` accepts), quoted with its citation; empty when none does. For a
+    reply that says the premise is false and then only echoes it ("That is not so. The summit
+    forces Central Asia to choose between East and West [2]."): the model saw a sentence that
+    denies the premise, and an English question shares no words with a Russian one, so
+    `premise_correction` cannot find it. Only for replies that call the premise false, or with
+    a stricter `keep`: the nearest negating sentence alone would also "correct" a true premise
+    (measured: for an answerable question it can be the nearest sentence)."""
     found = [
         (p, a, b)
         for p in passages
         if not looks_like_injection(p.text)
         for a, b in statements(p.text)
-        if negates(p.text[a:b])
+        if keep(p.text[a:b])
     ]
     if not found:
         return CiteResult(text="", citations=())

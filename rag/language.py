@@ -260,6 +260,14 @@ _NOT_NEGATIONS = (
 _WHY = re.compile(r"^\W*(?:почему|зачем|отчего|why)\b", re.I)
 
 
+def denies_across(sentence: str, question: str) -> bool:
+    """True when the (Russian) sentence negates a word that the (English) question holds, met
+    by `skeleton`: "Это не революционный прорыв" denies "Why does Papava call the summit a
+    revolutionary breakthrough?". Across languages only names and loan words meet this way."""
+    asked = {skeleton(w)[:4] for w in _WORD.findall(fold(question))}
+    return any(len(skeleton(s)) >= 4 and skeleton(s)[:4] in asked for s in _negated(sentence))
+
+
 def asks_why(question: str) -> bool:
     """True for "Почему ...?", "Why ...?": a question that asserts what it asks the reason for."""
     return bool(_WHY.match(question))

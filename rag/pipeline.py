@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from index.chunk import full_names
 from rag.cite import (
+    CITED_SHARE,
     MARKER,
     CiteResult,
     cite,
@@ -33,6 +34,7 @@ from rag.cite import (
     parse_marker_group,
     parse_markers,
     premise_correction,
+    question_share,
     sentence_spans,
     split_claims,
     strip_markers,
@@ -47,11 +49,13 @@ from rag.language import (
     asks_who,
     asks_why,
     contradicts_premise,
+    denies_across,
     detect_language,
     fold,
     latinize,
     looks_like_injection,
     looks_like_refusal,
+    negates,
     respell_names,
 )
 from rag.prompts import (
@@ -89,6 +93,9 @@ EXTRACTIVE_FALLBACK = True
 # it cites, which carries the context the short answer drops; 0 turns it off. So is a sentence
 # that copies part of its source and drops the rest (`rag.cite.truncated_copy`).
 EXPAND_WORDS = 3
+# An answer without a single marker is replaced by the shown sentence sharing this much more of
+# the question than the sentences it was attached to (see `finish`).
+UNMARKED_GAP = 0.25
 
 
 def _spaced(text: str) -> str:
@@ -308,6 +315,7 @@ def _denial(
     shown: Sequence[Passage],
     language: Language,
     encoder: Embedder | None,
+    keep: Callable[[str], bool] = negates,
 ) -> CiteResult:
     """For "Это не так." followed by an echo of the premise: the shown sentence negating the
     premise, which says what the model meant to. Found by the question's words, else (an English
@@ -316,7 +324,7 @@ def _denial(
     found = premise_correction(question, shown)
     if not found.citations and encoder is not None:
         cited = [shown[n - 1] for n in dict.fromkeys(parse_markers(raw)) if 0 < n <= len(shown)]
-        found = nearest_negation(question, cited or shown, encoder)
+        found = nearest_negation(question, cited or shown, encoder, keep)
     if found.citations and language == "en":
         found = replace(found, text=f"{SAYS_OTHERWISE_EN} [1].")
     return found
@@ -374,6 +382,15 @@ def finish(
         # the cited quotes, led by the sentence that says whose they are
         words = quoted(checked.citations) if language == "ru" else checked.text
         checked = _led(CiteResult(words, checked.citations), intro, language)
+    if language == "ru" and body is None and checked.citations and not parse_markers(raw):
+        # The model cited nothing, and `cite` attached its words to the passage holding most of
+        # them, which may answer another question ("Экономическая безопасность как страховка
+        # ..." for "Какие инвестиции ... одним из главных запросов?"). A shown sentence holding
+        # UNMARKED_GAP more of the question answers it (and CITED_SHARE of it at least).
+        found = extractive(question, shown, min_share=CITED_SHARE)
+        share = max(question_share(question, c.quote) for c in checked.citations)
+        if found.citations and found.support[0] >= share + UNMARKED_GAP:
+            checked = with_speaker(found, question, speaker)
     fallback = not checked.citations and EXTRACTIVE_FALLBACK and language == "ru" and body is None
     if fallback:
         found = extractive(question, shown, cited=parse_markers(raw))
@@ -388,11 +405,20 @@ def finish(
         checked = with_speaker(found, question, speaker)
     if not checked.citations and body is not None:
         checked = _denial(question, raw, shown, language, encoder)
+    # An English why-question whose premise the model only echoed ("Papava calls the summit a
+    # revolutionary breakthrough [1]"), where a shown sentence denies a word of it ("Это не
+    # революционный прорыв"): the premise is false, and that sentence says so.
+    echoed = not checked.citations and body is None and language == "en" and asks_why(question)
+    if echoed:
+        checked = _denial(
+            question, raw, shown, language, encoder, lambda s: denies_across(s, question)
+        )
     if not checked.citations:
         return Answer(REFUSAL[language], True, language, raw=raw)
     said = strip_markers(checked.text)
     corrects = (
         body is not None
+        or echoed
         or contradicts_premise(checked.text, question)
         or misstates_number(question, said, shown)
         # the answer's words are supported but the name it took from the question is not: the

@@ -8,6 +8,7 @@ from index.lexical import tokenize
 from rag.language import (
     asks_who,
     contradicts_premise,
+    denies_across,
     detect_language,
     kind_terms,
     latinize,
@@ -260,3 +261,11 @@ def test_kind_terms__the_russian_words_for_the_kind_of_person_asked_for(
 )
 def test_name_terms__latin_names_meet_their_russian_stems(question: str, terms: list[str]) -> None:
     assert name_terms(question, _VOCABULARY) == terms
+
+
+def test_denies_across__a_russian_sentence_negating_a_word_of_an_english_question() -> None:
+    q = "Why does Papava call the summit a revolutionary breakthrough?"
+    assert denies_across("Это не революционный прорыв, но значимый шаг.", q)
+    # it negates something, but nothing the question says
+    assert not denies_across("Япония не отложила эту встречу в долгий ящик.", q)
+    assert not denies_across("Это революционный прорыв.", q)

@@ -264,6 +264,12 @@ def test_cite__english_sentence_that_only_restates_the_question_is_dropped() -> 
     assert not r.citations and r.dropped
 
 
+def test_cite__english_echo_in_another_inflection_is_dropped() -> None:
+    q = "Why does Papava call the format a breakthrough?"  # "calls" repeats "call"
+    r = cite("Papava calls the format a breakthrough [1].", P, question=q)
+    assert not r.citations and r.dropped
+
+
 def test_cite__english_answer_naming_one_option_of_the_question_is_kept() -> None:
     q = "Was the format born in Astana or in Tokyo, and in which year?"
     r = cite("In Astana [1].", P, question=q)

@@ -12,8 +12,16 @@ from fakes import FakeLLM, GlossEmbedder, line_passages
 from rag.cite import CiteResult
 from rag.errors import InvalidInputError
 from rag.pipeline import answer, answer_stream, expand, finish, with_speaker
-from rag.prompts import DECLINE_EN, DECLINE_RU, PREMISE_RU, REFUSAL_EN, REFUSAL_RU
-from rag.types import Citation, DoneEvent, Passage, TokenEvent, Turn
+from rag.prompts import (
+    DECLINE_EN,
+    DECLINE_RU,
+    PREMISE_EN,
+    PREMISE_RU,
+    REFUSAL_EN,
+    REFUSAL_RU,
+    SAYS_OTHERWISE_EN,
+)
+from rag.types import Answer, Citation, DoneEvent, Passage, TokenEvent, Turn
 
 DOC = (
     "Формат «Центральная Азия + Япония» родился в 2004 году в Астане.\n"
@@ -605,3 +613,39 @@ def test_answer__a_fallback_quote_for_a_why_question_the_passages_hold_is_an_ans
     q = "Почему Токио акцентирует цепочки поставок критических минералов?"
     a, _ = _ask(q, "Потому что так надо [1].")
     assert not a.refused and a.citations[0].quote == DOC.split("\n")[2]
+
+
+def test_finish__an_unmarked_answer_about_something_else_gives_way_to_the_asked_sentence() -> None:
+    text = (
+        "Один из главных запросов региона – прямые инвестиции без долгов.\n"
+        "Экономическая безопасность как страховка: Япония предлагает «диверсификацию рисков»."
+    )
+    q = "Какие инвестиции статья называет одним из главных запросов региона?"
+    other = text.split("\n")[1]
+
+    def ask(reply: str) -> str:
+        a = finish(reply, question=q, query=q, language="ru", shown=line_passages(text))
+        assert not a.refused
+        return a.citations[0].quote
+
+    assert ask(other) == text.split("\n")[0]  # the model cited nothing: its words answer another
+    assert ask(f"{other} [2]") == other  # a marker is the model's own evidence: kept
+
+
+def test_finish__an_english_why_echo_a_shown_sentence_denies_is_corrected() -> None:
+    text = "Это не революционный прорыв, но значимый шаг.\nСаммит прошёл в Токио."
+    q = "Why does Papava call the summit a revolutionary breakthrough?"
+
+    def ask(reply: str, question: str = q) -> Answer:
+        shown = line_passages(text)
+        return finish(
+            reply, question=question, query=question, language="en", shown=shown,
+            encoder=GlossEmbedder(),
+        )  # fmt: skip
+
+    a = ask("Papava calls the summit a revolutionary breakthrough [1].")
+    assert a.refused and a.text == f"{PREMISE_EN} {SAYS_OTHERWISE_EN} [1]."
+    assert a.citations[0].quote == text.split("\n")[0]
+    # an echo that no shown sentence denies stays a refusal
+    b = ask("The summit was held in Tokyo [2].", "Why was the summit held in Tokyo?")
+    assert b.refused and b.text == REFUSAL_EN and not b.citations
