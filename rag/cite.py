@@ -247,7 +247,7 @@ class _Checker:
         if self.language != "ru":
             return False
         claimed = {name_key(w) for w in _CAPITALISED_WORD.findall(claim)} & self.names
-        held = {name_key(w) for w in _words(f"{sources} {self.question}")}
+        held = {name_key(w) for w in _LETTERS.findall(f"{sources} {self.question}")}
         return bool(claimed - held)
 
     def numbers_ok(self, claim: str) -> bool:
@@ -592,6 +592,43 @@ def _sentence_answer(passage: Passage, a: int, b: int, support: float) -> CiteRe
     )
 
 
+# A second question joined to the first: "... о чём оно просило и какие документы ...?", not
+# one a verb asks ("Какой политолог объяснил, почему встречу перенесли?")
+_SECOND_PART = re.compile(
+    r"\sи\s+(?:о\s+ч[её]м|как(?:ой|ая|ое|ие|их|им|ую|ого)|кто|когда|где|сколько|почему|зачем)\b",
+    re.I,
+)
+PART_GAIN = 2  # see `other_part`
+
+
+def other_part(question: str, answer: CiteResult, passages: Sequence[Passage]) -> CiteResult:
+    """For a question of two parts or more: the shown sentence, cited nowhere in the answer,
+    that holds the most question words (PART_GAIN at least) that neither the answer nor its
+    quotes hold, quoted with its citation; else empty. The small model answers the first part
+    ("АлашОрды [1]") of "Какое правительство обращалось к Токио, о чём оно просило и какие
+    документы стоило бы передать Казахстану?", whose last part is the next sentence."""
+    if not _SECOND_PART.search(question):
+        return CiteResult(text="", citations=())
+    said = f"{answer.text} {' '.join(c.quote for c in answer.citations)}"
+    wanted = asked_words(question) - _prefixes(said)
+    cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
+    best: tuple[int, Passage | None, int, int] = (PART_GAIN - 1, None, 0, 0)
+    for p in passages:
+        if looks_like_injection(p.text):
+            continue
+        for a, b in statements(p.text):
+            start, end = p.start + a, p.start + b
+            if any(d == p.doc_id and s < end and start < e for d, s, e in cited):
+                continue
+            gain = len(wanted & _prefixes(p.text[a:b]))
+            if gain > best[0]:
+                best = (gain, p, a, b)
+    gain, found, a, b = best
+    return (
+        CiteResult(text="", citations=()) if found is None else _sentence_answer(found, a, b, gain)
+    )
+
+
 def extractive(
     question: str,
     passages: Sequence[Passage],
@@ -665,6 +702,7 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
 _CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")  # whole: "АлашОрды", not "Алаш" and "Орды"
+_LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
 
 
 def _named_in(claim: str, sentence: str) -> bool:

@@ -31,6 +31,7 @@ from rag.cite import (
     nearest_negation,
     off_question,
     other_kind,
+    other_part,
     parse_marker_group,
     parse_markers,
     premise_correction,
@@ -442,10 +443,17 @@ def finish(
         # нефти в обмен на ..."). An English one cannot quote a Russian text.
         text = quoted(checked.citations) if language == "ru" else _english(checked, document)
         return Answer(f"{PREMISE[language]} {text}", True, language, checked.citations, raw=raw)
-    text = (
-        expand(checked.text, checked.citations) if language == "ru" else _english(checked, document)
-    )
-    return Answer(text, False, language, checked.citations, raw=raw)
+    if language == "ru":
+        # a question of two parts, answered in one: the shown sentence answering the other
+        extra = other_part(question, checked, shown)
+        text = expand(checked.text, checked.citations)
+        if extra.citations:
+            n = len(checked.citations) + 1
+            text = f"{text} {MARKER.sub(f'[{n}]', extra.text)}"
+            cites = (*checked.citations, replace(extra.citations[0], n=n))
+            return Answer(text, False, language, cites, raw=raw)
+        return Answer(text, False, language, checked.citations, raw=raw)
+    return Answer(_english(checked, document), False, language, checked.citations, raw=raw)
 
 
 def answer_stream(

@@ -13,6 +13,7 @@ from rag.cite import (
     nearest_negation,
     off_question,
     other_kind,
+    other_part,
     parse_markers,
     premise_correction,
     sentence_spans,
@@ -652,3 +653,21 @@ def test_unheld_words__content_words_no_passage_holds_less_names_and_question_wo
     passage = Passage("d", "c", 0, 60, "Встречу отменили из-за угроз землетрясения.", 0.0)
     assert unheld_words(q, [passage]) == {"навод"}
     assert unheld_words("Почему встречу отменили?", [passage]) == set()
+
+
+def test_other_part__the_sentence_answering_a_second_question_the_answer_left_out() -> None:
+    doc = (
+        "Правительство Алаш-Орды просило Токио о признании.\n"
+        "Казахстану стоило бы передать архивные документы того периода.\n"
+        "Саммит прошёл в Токио."
+    )
+    passages = _passages(doc)
+    q = "Какое правительство просило Токио о признании и какие документы стоило бы передать?"
+    answer = cite("Правительство Алаш-Орды [1].", passages, question=q)
+    extra = other_part(q, answer, passages)
+    assert extra.citations[0].quote == doc.split("\n")[1]
+    # one question, or one a verb asks, has no other part
+    one = "Какое правительство просило Токио о признании, и почему?"
+    assert other_part(one.replace(", и почему", ""), answer, passages).citations == ()
+    told = "Кто объяснил, какие документы стоило бы передать?"
+    assert other_part(told, answer, passages).citations == ()

@@ -649,3 +649,22 @@ def test_finish__an_english_why_echo_a_shown_sentence_denies_is_corrected() -> N
     # an echo that no shown sentence denies stays a refusal
     b = ask("The summit was held in Tokyo [2].", "Why was the summit held in Tokyo?")
     assert b.refused and b.text == REFUSAL_EN and not b.citations
+
+
+def test_finish__a_two_part_question_answered_in_one_gets_the_other_part_quoted() -> None:
+    text = (
+        "Правительство Алаш-Орды просило Токио о признании.\n"
+        "Казахстану стоило бы передать архивные документы того периода."
+    )
+    q = "Какое правительство просило Токио о признании и какие документы стоило бы передать?"
+    a = finish(
+        "Правительство Алаш-Орды просило о признании [1].",
+        question=q,
+        query=q,
+        language="ru",
+        shown=line_passages(text),
+    )
+    assert not a.refused
+    assert a.text.endswith("Казахстану стоило бы передать архивные документы того периода [2].")
+    assert [c.n for c in a.citations] == [1, 2]
+    assert a.citations[1].quote == text.split("\n")[1]
