@@ -233,6 +233,18 @@ def speaker_sentence(
     return None
 
 
+def introductions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence introducing a person by full name (as `speaker_sentence`
+    finds them): the people the text quotes, in order."""
+    counts = word_counts(text)
+    return [
+        (s, e)
+        for p_start, p_end in paragraphs(text)
+        for s, e in sentences(text, p_start, p_end)
+        if _introduces(text, s, e, counts, set())
+    ]
+
+
 def full_names(text: str) -> list[tuple[str, str]]:
     """(first name, surname) pairs the text writes ("политолог Арсен Сарсеков")."""
     return [(m.group(1), m.group(2)) for m in _FULL_NAME.finditer(text)]

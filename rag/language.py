@@ -420,6 +420,31 @@ _ASKS_WHO = re.compile(
 )
 
 
+# "Перечислите экспертов, чьи комментарии приводит издание", "Which experts does the article
+# quote?": a question for everybody the article quotes, not for who said something
+_PEOPLE = (
+    r"(?:эксперт|политолог|аналитик|специалист)(?:ов|ы|и)\b"
+    r"|\b(?:experts|analysts|political\s+scientists|specialists|commentators)\b"
+)
+_QUOTING = (
+    r"привод|цитир|упоминают?ся|коммент|опрос|обраща|обратил"
+    r"|\bquot|\bcit(?:e|es|ed)\b|comment|\bmentioned\b|interview|\bask"
+)
+_LIST_PEOPLE = re.compile(rf"(?=.*(?:{_PEOPLE}))(?=.*(?:{_QUOTING}))", re.I | re.S)
+# ... but not one of them, some of them, how many, or those who said something
+_ONE_OF = re.compile(
+    r"\b(?:кто\s+из|which\s+of|who\s+of|сколько|how\s+many|два|две|двух|три|трёх|тр[её]х|оба|обе"
+    r"|two|three|both)\b|,\s*(?:что|that)\b",
+    re.I,
+)
+
+
+def asks_for_everyone_quoted(question: str) -> bool:
+    """True for a question asking for all the people the article quotes; not for one of them
+    ("Кто из экспертов ...?") or those who said something ("Какие эксперты считают, что ...?")."""
+    return bool(_LIST_PEOPLE.match(question)) and not _ONE_OF.search(question)
+
+
 def asks_who(question: str) -> bool:
     """True when the answer asked for is a person ("Кто ...?", "Какой политолог ...?"), not
     something a named expert said ("Какая доля, по словам эксперта, ...?")."""

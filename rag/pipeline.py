@@ -13,12 +13,13 @@ LLM are passed in.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from index.chunk import full_names
+from index.chunk import full_names, introductions
 from rag.cite import (
     CITED_SHARE,
     MARKER,
@@ -46,6 +47,7 @@ from rag.cite import (
 )
 from rag.errors import InvalidInputError
 from rag.language import (
+    asks_for_everyone_quoted,
     asks_for_person,
     asks_who,
     asks_why,
@@ -198,6 +200,38 @@ def _led(found: CiteResult, intro: Citation, language: Language = "ru") -> CiteR
         )
         text = f"{intro.quote.rstrip('.!?… ')} [1]. {shifted}"
     return replace(found, text=text, citations=cites)
+
+
+def everyone_quoted(
+    doc_id: str, document: Callable[[str], str | None], language: Language
+) -> CiteResult:
+    """Every sentence of the document introducing a person it quotes (`introductions`), each
+    cited: the answer to "Перечислите экспертов, чьи комментарии приводит издание". The small
+    model names two or three of the people from the passages it is shown, while the
+    introductions are where the document says whom it quotes. In English, their names."""
+    text = document(doc_id) or ""
+    cites = tuple(
+        Citation(n, doc_id, a, b, text[a:b]) for n, (a, b) in enumerate(introductions(text), 1)
+    )
+    if language == "ru" or not cites:
+        return CiteResult(quoted(cites), cites)
+    names = [
+        _nominative(*full_names(c.quote)[0], text) if full_names(c.quote) else "" for c in cites
+    ]
+    listed = ", ".join(f"{name} [{c.n}]" for name, c in zip(names, cites, strict=True) if name)
+    return CiteResult(f"{listed}.", cites)
+
+
+def _nominative(first: str, surname: str, text: str) -> str:
+    """A name an introduction declines ("к политологу Мухаммаду Шамсуддинову") as it is named:
+    the surname's shortest form in `text` ("Шамсуддинов"), and the first name less the ending
+    the surname lost ("Мухаммад"): a first name is written once."""
+    forms = [w for w in re.findall(r"\w+", text) if w[:5] == surname[:5] and surname.startswith(w)]
+    short = min(forms, key=len, default=surname)
+    ending = surname[len(short) :]
+    if ending and first.endswith(ending):
+        first = first[: -len(ending)]
+    return f"{first} {short}"
 
 
 def with_speaker(
@@ -491,6 +525,15 @@ def answer_stream(
         text = NO_PASSAGES_RU if language == "ru" else NO_PASSAGES_EN
         yield DoneEvent(Answer(text, True, language, timings_ms=timings))
         return
+    if asks_for_everyone_quoted(question):
+        listed = everyone_quoted(passages[0].doc_id, retriever.document, language)
+        if listed.citations:
+            text = _english(listed, retriever.document) if language == "en" else listed.text
+            lap("total", t0)
+            yield DoneEvent(
+                Answer(text, False, language, listed.citations, tuple(passages), timings)
+            )
+            return
     shown = passages[:LLM_PASSAGES]
     leads, checked_against = speakers(retriever, question, shown)
     messages = qa_messages(question, shown, context=context, max_chars=PASSAGE_CHARS, leads=leads)

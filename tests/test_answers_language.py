@@ -6,6 +6,7 @@ import pytest
 
 from index.lexical import tokenize
 from rag.language import (
+    asks_for_everyone_quoted,
     asks_who,
     contradicts_premise,
     denies_across,
@@ -269,3 +270,23 @@ def test_denies_across__a_russian_sentence_negating_a_word_of_an_english_questio
     # it negates something, but nothing the question says
     assert not denies_across("Япония не отложила эту встречу в долгий ящик.", q)
     assert not denies_across("Это революционный прорыв.", q)
+
+
+@pytest.mark.parametrize(
+    ("question", "everyone"),
+    [
+        ("Перечислите экспертов, чьи комментарии приводит Ulysmedia.kz.", True),
+        ("Каких политологов цитирует статья?", True),
+        ("Which experts does the article quote?", True),
+        ("Which analysts did Ulysmedia.kz ask to comment?", True),
+        # one of them, some of them, how many, those who said something: not everyone quoted
+        ("Кто из экспертов приводит данные о Китае?", False),
+        ("Какие два эксперта подчёркивают, что подход деполитизирован?", False),
+        ("Какие эксперты считают, что саммит важен?", False),
+        ("Which two analysts quoted in the article mention uranium?", False),
+        ("Сколько экспертов опросило издание?", False),
+        ("Какие страны упоминаются в статье?", False),
+    ],
+)
+def test_asks_for_everyone_quoted(question: str, everyone: bool) -> None:
+    assert asks_for_everyone_quoted(question) is everyone

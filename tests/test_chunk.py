@@ -8,6 +8,7 @@ from index.chunk import (
     CONTEXT_NAMES,
     chunk_id_for,
     chunk_text,
+    introductions,
     names_before,
     paragraphs,
     reported_speech,
@@ -220,3 +221,19 @@ def test_chunk__context_changes_the_id_and_the_index_text_only() -> None:
     assert [c.text for c in plain] == [c.text for c in named]
     assert named[1].context and named[1].index_text == f"{named[1].context}\n{named[1].text}"
     assert plain[1].index_text == plain[1].text and plain[1].chunk_id != named[1].chunk_id
+
+
+def test_introductions__the_sentences_introducing_whom_the_text_quotes() -> None:
+    text = (
+        # a place named more than once is no first name: "Центральная Азия" introduces nobody
+        "Саммит прошёл в Токио. Центральная Азия ждёт инвестиций, их ждёт Центральная Азия.\n"
+        "Мы обратились к политологу Мухаммаду Шамсуддинову.\n"
+        "- Япония заинтересована, – говорит Шамсуддинов.\n"
+        "Своё мнение высказал и эксперт Василий Папава. Он считает, что формат важен."
+    )
+    found = [text[a:b] for a, b in introductions(text)]
+    assert found == [
+        "Мы обратились к политологу Мухаммаду Шамсуддинову.",
+        "Своё мнение высказал и эксперт Василий Папава.",
+    ]
+    assert introductions("Саммит прошёл в Токио.") == []

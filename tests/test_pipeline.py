@@ -668,3 +668,29 @@ def test_finish__a_two_part_question_answered_in_one_gets_the_other_part_quoted(
     assert a.text.endswith("Казахстану стоило бы передать архивные документы того периода [2].")
     assert [c.n for c in a.citations] == [1, 2]
     assert a.citations[1].quote == text.split("\n")[1]
+
+
+def test_answer__everyone_the_article_quotes_is_listed_from_its_introductions() -> None:
+    text = (
+        "Мы обратились к политологу Мухаммаду Шамсуддинову.\n"
+        "- Япония заинтересована, – говорит Шамсуддинов.\n"
+        "Своё мнение высказал и эксперт Василий Папава."
+    )
+
+    class Doc(OverlapRetriever):
+        def document(self, doc_id: str) -> str | None:
+            return text
+
+    def ask(question: str) -> tuple[Answer, FakeLLM]:
+        llm = FakeLLM("Только Папава [1].")
+        a = answer(question, retriever=Doc(line_passages(text)), llm=llm, top_k=3, max_tokens=50)
+        return a, llm
+
+    a, llm = ask("Каких экспертов цитирует статья?")
+    assert llm.calls == [] and not a.refused
+    assert [c.quote for c in a.citations] == [text.split("\n")[0], text.split("\n")[2]]
+    assert a.text.endswith("эксперт Василий Папава [2].")
+    en, _ = ask("Which experts does the article quote?")
+    assert en.text == "Mukhammad Shamsuddinov [1], Vasiliy Papava [2]."
+    _, llm = ask("Кто из экспертов говорит, что Япония заинтересована?")
+    assert llm.calls  # a question for one of them goes to the model
