@@ -417,11 +417,19 @@ def finish(
         # the cited quotes, led by the sentence that says whose they are
         words = quoted(checked.citations) if language == "ru" else checked.text
         checked = _led(CiteResult(words, checked.citations), intro, language)
-    if language == "ru" and body is None and checked.citations and not parse_markers(raw):
+    if (
+        language == "ru"
+        and body is None
+        and checked.citations
+        and (not parse_markers(raw) or asks_who(question))
+    ):
         # The model cited nothing, and `cite` attached its words to the passage holding most of
         # them, which may answer another question ("Экономическая безопасность как страховка
-        # ..." for "Какие инвестиции ... одним из главных запросов?"). A shown sentence holding
-        # UNMARKED_GAP more of the question answers it (and CITED_SHARE of it at least).
+        # ..." for "Какие инвестиции ... одним из главных запросов?"); or it named somebody
+        # quoted on something else ("Василий Папава" for "Кто говорит, что Токио осознаёт
+        # необходимость сбалансировать ...?", said by Shamsuddinov in the other passage). A
+        # shown sentence holding UNMARKED_GAP more of the question answers it (and CITED_SHARE
+        # of it at least).
         found = extractive(question, shown, min_share=CITED_SHARE)
         share = max(question_share(question, c.quote) for c in checked.citations)
         if found.citations and found.support[0] >= share + UNMARKED_GAP:

@@ -694,3 +694,13 @@ def test_answer__everyone_the_article_quotes_is_listed_from_its_introductions() 
     assert en.text == "Mukhammad Shamsuddinov [1], Vasiliy Papava [2]."
     _, llm = ask("Кто из экспертов говорит, что Япония заинтересована?")
     assert llm.calls  # a question for one of them goes to the model
+
+
+def test_finish__a_who_answer_from_a_passage_about_something_else_gives_way_to_the_asked() -> None:
+    text = (
+        "Эксперт Василий Папава считает, что регион важен для Токио.\n"
+        "Токио осознает, что влияние Поднебесной необходимо сбалансировать, говорит Шамсуддинов."
+    )
+    q = "Кто говорит, что Токио осознаёт необходимость сбалансировать влияние Поднебесной?"
+    a = finish("Василий Папава [1].", question=q, query=q, language="ru", shown=line_passages(text))
+    assert not a.refused and a.citations[0].quote == text.split("\n")[1]
