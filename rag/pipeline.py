@@ -406,6 +406,17 @@ def finish(
         language=language,
         encoder=encoder,
     )
+    if (
+        body is not None
+        and language == "en"
+        and not asks_why(question)
+        and checked.citations
+        and not contradicts_premise(checked.text, question)
+    ):
+        # "That is not so." before a supported answer that denies nothing the question says,
+        # to a question asserting no reason ("What main message does Japan send about buyers
+        # and routes?"): the small model opens an English answer so now and then
+        body = None
     if body is None and (
         _off_question(question, checked, shown, document)
         if language == "ru"

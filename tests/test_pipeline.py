@@ -704,3 +704,21 @@ def test_finish__a_who_answer_from_a_passage_about_something_else_gives_way_to_t
     q = "Кто говорит, что Токио осознаёт необходимость сбалансировать влияние Поднебесной?"
     a = finish("Василий Папава [1].", question=q, query=q, language="ru", shown=line_passages(text))
     assert not a.refused and a.citations[0].quote == text.split("\n")[1]
+
+
+def test_finish__that_is_not_so_before_an_answer_to_a_question_asserting_nothing_is_dropped() -> (
+    None
+):
+    text = "Японские технологии могут превратить Каспийский узел в «умный хаб»."
+
+    def ask(question: str) -> Answer:
+        reply = 'That is not so. Japan could turn the Caspian hub into a "smart hub" [1].'
+        return finish(
+            reply, question=question, query=question, language="en",
+            shown=line_passages(text), encoder=GlossEmbedder(),
+        )  # fmt: skip
+
+    a = ask("What could Japanese technologies turn the Caspian hub into?")
+    assert not a.refused and a.text == 'Japan could turn the Caspian hub into a "smart hub" [1].'
+    # a why-question asserts a reason, which the model may be denying
+    assert ask("Why will Japan turn the Caspian hub into a port?").refused
