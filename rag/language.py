@@ -226,9 +226,11 @@ def negates(text: str) -> bool:
 
 # A question that denies something itself ("Что создаёт отсутствие у Японии исторического
 # багажа?") asserts none of the words after the denial, which a sentence saying "без
-# исторического багажа" agrees with, not contradicts.
+# исторического багажа" agrees with, not contradicts; nor does one that sets something aside
+# ("..., в отличие от простой экспансии?", "instead of demanding loyalty").
 _DENIAL_SCOPE = re.compile(
-    r"\b(?:не|нет|ни|без|not|no|never|without|отсутстви\w*|отсутству\w*|lack\w*|absence)\b"
+    r"\b(?:не|нет|ни|без|not|no|never|without|отсутстви\w*|отсутству\w*|lack\w*|absence"
+    r"|вместо|отличие\s+от|instead\s+of|unlike|rather\s+than)\b"
     r"((?:[^\w]+[^\W\d_]+){1,4})",
     re.I,
 )

@@ -153,6 +153,13 @@ def test_looks_like_refusal(text: str, expected: bool) -> None:
         ("Япония не требует лояльности [1].", "Почему Япония не требует лояльности?", False),
         # only why-questions presume it; a word merely starting with "не" negates nothing
         ("Японию волнует усиление Китая [1].", "Что не волнует Японию?", False),
+        # the question sets it aside itself: "в отличие от", "instead of"
+        (
+            "Это альтернатива, которая пахнет не экспансией [1].",
+            "Что предлагает Токио региону, в отличие от простой экспансии?",
+            False,
+        ),
+        ("Japan does not demand loyalty [1].", "What does Japan offer instead of loyalty?", False),
         ("Необходимо несколько шагов [1].", "Почему несколько шагов необходимы?", False),
     ],
 )
