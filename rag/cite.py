@@ -266,8 +266,9 @@ class _Checker:
         return asked_words(self.question)
 
     def _first_names_of_asked(self, claim: str) -> list[str]:
-        """First names the claim gives to people the question names by surname."""
-        asked = {name_key(w) for w in _NAME.findall(self.question)}
+        """First names the claim gives to people the question names by surname (a short one
+        too: "Асо")."""
+        asked = {name_key(w) for w in _SHORT_NAME.findall(self.question)}
         return [first for first, surname in full_names(f" {claim}") if name_key(surname) in asked]
 
     def restates(self, claim: str) -> bool:
@@ -284,10 +285,10 @@ class _Checker:
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
-        if asks_for_person(self.question):
-            # "Мухаммаду Шамсуддинов" for "Кто, по словам Шамсуддинова, ...?": the first name
-            # adds nothing when the question names the person already
-            said -= {s for first in self._first_names_of_asked(claim) for s in _stems(first)}
+        # "Мухаммаду Шамсуддинов" for "Кто, по словам Шамсуддинова, ...?", "Таро Асо считает
+        # ..." for "Почему Асо считает ...?": the first name adds nothing when the question
+        # names the person already
+        said -= {s for first in self._first_names_of_asked(claim) for s in _stems(first)}
         # A person named only by the question's words is no answer to "who": "Kyrgyzstan [1]"
         # for "Who represented Kyrgyzstan?" picks no option, whatever share it repeats.
         picks = self.language == "en" and not asks_for_person(self.question)
@@ -703,6 +704,7 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 
 _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
+_SHORT_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{2,}")
 _CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")  # whole: "АлашОрды", not "Алаш" and "Орды"
 _LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
 

@@ -265,6 +265,13 @@ def test_cite__english_sentence_that_only_restates_the_question_is_dropped() -> 
     assert not r.citations and r.dropped
 
 
+def test_cite__an_echo_adding_the_first_name_of_whom_the_question_names_is_dropped() -> None:
+    doc = "Таро Асо заявил, что саммит крайне важен."
+    q = "Почему Асо считает саммит второстепенным?"  # a short surname, and no "who"
+    r = cite("Таро Асо считает саммит второстепенным [1].", _passages(doc), question=q)
+    assert not r.citations and r.dropped
+
+
 def test_cite__english_echo_in_another_inflection_is_dropped() -> None:
     q = "Why does Papava call the format a breakthrough?"  # "calls" repeats "call"
     r = cite("Papava calls the format a breakthrough [1].", P, question=q)
