@@ -704,7 +704,7 @@ def off_question(question: str, passages: Sequence[Passage], documents: Sequence
 
 _CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
 _NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
-_SHORT_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{2,}")
+_SHORT_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{2,}")  # a surname of three letters too: "Асо"
 _CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")  # whole: "АлашОрды", not "Алаш" and "Орды"
 _LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
 

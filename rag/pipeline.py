@@ -1,14 +1,15 @@
 """answer(): question -> condense -> retrieve -> generate -> cite -> Answer, on one screen.
 
 Decisions made here, each measured on dev.jsonl (see the answers note): injection attempts are
-declined before any model runs; a follow-up is condensed by prepending the previous user question
-(no LLM call); the LLM sees the best `LLM_PASSAGES` passages; its reply is a refusal, a corrected
-premise, or an answer whose sentences `rag.cite` checks; an answer with no supported sentence left
-becomes an extractive quote (Russian; see `rag.cite.extractive`) or a refusal; short and
-truncated Russian sentences are shown as the sentence they cite; a refusal whose passages negate
-the question's premise becomes that correction, cited. `answer_stream` yields the raw tokens as
-generated, then the checked Answer. Does not retrieve or generate itself: the retriever and the
-LLM are passed in.
+declined before any model runs; a question for everybody the article quotes is answered from the
+sentences introducing them, without the model; a follow-up is condensed by prepending the
+previous user question (no LLM call); the LLM sees the best `LLM_PASSAGES` passages; its reply is
+a refusal, a corrected premise, or an answer whose sentences `rag.cite` checks; an answer with
+no supported sentence left becomes an extractive quote (Russian; see `rag.cite.extractive`) or a
+refusal; short and truncated Russian sentences are shown as the sentence they cite; a refusal
+whose passages negate the question's premise becomes that correction, cited. `answer_stream`
+yields the raw tokens as generated, then the checked Answer. Does not retrieve or generate
+itself: the retriever and the LLM are passed in.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ EXTRACTIVE_FALLBACK = True
 # it cites, which carries the context the short answer drops; 0 turns it off. So is a sentence
 # that copies part of its source and drops the rest (`rag.cite.truncated_copy`).
 EXPAND_WORDS = 3
-# An answer without a single marker is replaced by the shown sentence sharing this much more of
-# the question than the sentences it was attached to (see `finish`).
+# An answer without a single marker, or one to a question asking who, is replaced by the shown
+# sentence sharing this much more of the question than the sentences it cites (see `finish`).
 UNMARKED_GAP = 0.25
 
 
