@@ -313,7 +313,7 @@ _ASKS_PERSON = re.compile(
 _KIND = re.compile(
     r"\b([а-яё]{3,}?)[сц]к(?:ий|ая|ое|ие|ого|ой|ому|им|их|ими|ую)\s+(?=(?:[а-яё]+\s+)?"
     r"(?:эксперт|политолог|аналитик|политик|специалист|дипломат|уч[её]н|руководител|лидер"
-    r"|министр|чиновник|журналист|востоковед))",
+    r"|министр|чиновник|журналист|востоковед|президент))",
     re.I,
 )
 
@@ -342,10 +342,11 @@ _DEMONYMS = {
     "german": "немец",
     "french": "француз",
     "iranian": "иран",
+    "central asian": "центральноазиат",
 }
 _KIND_EN = re.compile(
     rf"\b({'|'.join(_DEMONYMS)})\s+(?:[a-z]+\s+)?"
-    rf"(?:{_PERSON_EN}|scholar|diplomat|official|minister|leader|journalist)",
+    rf"(?:{_PERSON_EN}|scholar|diplomat|official|minister|leader|journalist|president)",
     re.I,
 )
 

@@ -646,6 +646,11 @@ def test_other_kind__a_person_introduced_as_another_kind_than_asked_for() -> Non
     assert other_kind(q, "Vasiliy Papava [1].", c)
     assert not other_kind(q.replace("Tajik", "Georgian"), "Vasiliy Papava [1].", c)
     assert not other_kind(q.replace("Tajik", "Martian"), "Vasiliy Papava [1].", c)  # not listed
+    # a president is a person of a kind, and "Central Asian" a kind the region's people are
+    aso = "Это важно, – заявил вице-президент партии Японии Таро Асо."
+    c = [Citation(1, "a.txt", 0, len(aso), aso)]
+    assert other_kind("Which Central Asian president arrived first?", "Taro Aso [1].", c)
+    assert other_kind("Какой центральноазиатский президент прилетел первым?", "Таро Асо [1].", c)
     # a kind saying whose view is asked for asks for nobody: the answer names no person
     fact = "От C5+ЕС он отличается вниманием к ресурсной безопасности Японии."
     c = [Citation(1, "a.txt", 0, len(fact), fact)]
