@@ -73,6 +73,18 @@ def _ask(question: str, reply: str, history: Sequence[Turn] = ()) -> tuple[objec
     return result, llm
 
 
+def _finish(reply: str, question: str, text: str, language: str = "ru") -> Answer:
+    """`finish` over the paragraphs of `text`, as shown passages (English with the embedder)."""
+    return finish(
+        reply,
+        question=question,
+        query=question,
+        language="en" if language == "en" else "ru",
+        shown=line_passages(text),
+        encoder=GlossEmbedder() if language == "en" else None,
+    )
+
+
 def test_answer__supported_sentence_is_kept_with_an_exact_citation() -> None:
     a, _ = _ask("Где родился формат в 2004 году?", "Формат родился в Астане в 2004 году [1].")
     assert not a.refused
@@ -624,7 +636,7 @@ def test_finish__an_unmarked_answer_about_something_else_gives_way_to_the_asked_
     other = text.split("\n")[1]
 
     def ask(reply: str) -> str:
-        a = finish(reply, question=q, query=q, language="ru", shown=line_passages(text))
+        a = _finish(reply, q, text)
         assert not a.refused
         return a.citations[0].quote
 
@@ -637,11 +649,7 @@ def test_finish__an_english_why_echo_a_shown_sentence_denies_is_corrected() -> N
     q = "Why does Papava call the summit a revolutionary breakthrough?"
 
     def ask(reply: str, question: str = q) -> Answer:
-        shown = line_passages(text)
-        return finish(
-            reply, question=question, query=question, language="en", shown=shown,
-            encoder=GlossEmbedder(),
-        )  # fmt: skip
+        return _finish(reply, question, text, "en")
 
     a = ask("Papava calls the summit a revolutionary breakthrough [1].")
     assert a.refused and a.text == f"{PREMISE_EN} {SAYS_OTHERWISE_EN} [1]."
@@ -657,13 +665,7 @@ def test_finish__a_two_part_question_answered_in_one_gets_the_other_part_quoted(
         "Казахстану стоило бы передать архивные документы того периода."
     )
     q = "Какое правительство просило Токио о признании и какие документы стоило бы передать?"
-    a = finish(
-        "Правительство Алаш-Орды просило о признании [1].",
-        question=q,
-        query=q,
-        language="ru",
-        shown=line_passages(text),
-    )
+    a = _finish("Правительство Алаш-Орды просило о признании [1].", q, text)
     assert not a.refused
     assert a.text.endswith("Казахстану стоило бы передать архивные документы того периода [2].")
     assert [c.n for c in a.citations] == [1, 2]
@@ -702,7 +704,7 @@ def test_finish__a_who_answer_from_a_passage_about_something_else_gives_way_to_t
         "Токио осознает, что влияние Поднебесной необходимо сбалансировать, говорит Шамсуддинов."
     )
     q = "Кто говорит, что Токио осознаёт необходимость сбалансировать влияние Поднебесной?"
-    a = finish("Василий Папава [1].", question=q, query=q, language="ru", shown=line_passages(text))
+    a = _finish("Василий Папава [1].", q, text)
     assert not a.refused and a.citations[0].quote == text.split("\n")[1]
 
 
@@ -713,10 +715,7 @@ def test_finish__that_is_not_so_before_an_answer_to_a_question_asserting_nothing
 
     def ask(question: str) -> Answer:
         reply = 'That is not so. Japan could turn the Caspian hub into a "smart hub" [1].'
-        return finish(
-            reply, question=question, query=question, language="en",
-            shown=line_passages(text), encoder=GlossEmbedder(),
-        )  # fmt: skip
+        return _finish(reply, question, text, "en")
 
     a = ask("What could Japanese technologies turn the Caspian hub into?")
     assert not a.refused and a.text == 'Japan could turn the Caspian hub into a "smart hub" [1].'
