@@ -8,7 +8,7 @@ pipeline does).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from difflib import SequenceMatcher
 
 from rag.types import Language
@@ -362,32 +362,38 @@ _KIND_TERM = re.compile(
 _CAPITALISED_LATIN = re.compile(r"\b[A-Z][a-z]{3,}")
 
 
-def _cyrillic(vocabulary: Iterable[str]) -> list[str]:
-    return [t for t in vocabulary if _CYRILLIC.match(t)]
+def by_skeleton(vocabulary: Iterable[str]) -> dict[str, list[str]]:
+    """The Cyrillic words of `vocabulary` (an index's stems) by the first five letters of their
+    `skeleton`, for `kind_terms` and `name_terms`; built once per index, not per question."""
+    out: dict[str, list[str]] = {}
+    for t in vocabulary:
+        if _CYRILLIC.match(t):
+            out.setdefault(skeleton(t)[:5], []).append(t)
+    return out
 
 
-def kind_terms(question: str, vocabulary: Iterable[str]) -> list[str]:
-    """The Russian words of `vocabulary` (an index's stems) for the kind of person an English
+def kind_terms(question: str, words: Mapping[str, list[str]]) -> list[str]:
+    """The Russian words (`by_skeleton` of an index's stems) for the kind of person an English
     question asks for ("Georgian political scientist" -> "грузинск", "политолог"): a demonym
     stands for its adjective only ("таджикск", not "таджикистан"), as an introduction writes
     it, and counts only before a person noun ("Which expert ...?" alone names no kind: every
     quote is some expert's). With `name_terms`, lets a Latin-script question use the lexical
     index of a Russian text, which otherwise sees none of its words."""
-    words = _cyrillic(vocabulary)
     out: list[str] = []
     for m in _KIND_TERM.finditer(question):
         stem = _DEMONYMS[m.group(1).lower()]
-        out += [t for t in words if t.startswith(stem) and "ск" in t[len(stem) :]]
-        person = _PERSON_RU.get(m.group(2).split()[0].lower())
-        out += [t for t in words if person and t.startswith(person)]
+        person = _PERSON_RU.get(m.group(2).split()[0].lower(), "")
+        for group in words.values():
+            out += [t for t in group if t.startswith(stem) and "ск" in t[len(stem) :]]
+            out += [t for t in group if person and t.startswith(person)]
     return list(dict.fromkeys(out))
 
 
-def name_terms(question: str, vocabulary: Iterable[str]) -> list[str]:
-    """The Russian words of `vocabulary` for the names an English question spells in Latin
-    ("Papava" -> "папав"), met by `skeleton`."""
+def name_terms(question: str, words: Mapping[str, list[str]]) -> list[str]:
+    """The Russian words (`by_skeleton` of an index's stems) for the names an English question
+    spells in Latin ("Papava" -> "папав"), met by `skeleton`."""
     names = {skeleton(w)[:5] for w in _CAPITALISED_LATIN.findall(question) if len(skeleton(w)) >= 5}
-    return [t for t in _cyrillic(vocabulary) if len(skeleton(t)) >= 5 and skeleton(t)[:5] in names]
+    return [t for key in sorted(names) for t in words.get(key, ()) if len(skeleton(t)) >= 5]
 
 
 def person_kind(question: str) -> str | None:
