@@ -296,7 +296,8 @@ class _Checker:
         new = said - self.asked
         if self.language == "en":
             # English inflects inside the first five letters: "calls" repeats "call"
-            new = {s for s in new if s[:4] not in {a[:4] for a in self.asked}}
+            heads = {a[:4] for a in self.asked}
+            new = {s for s in new if s[:4] not in heads}
         return (
             not new
             and len(said) >= share * len(self.asked)

@@ -209,25 +209,26 @@ def everyone_quoted(
     """Every sentence of the document introducing a person it quotes (`introductions`), each
     cited: the answer to "Перечислите экспертов, чьи комментарии приводит издание". The small
     model names two or three of the people from the passages it is shown, while the
-    introductions are where the document says whom it quotes. In English, their names."""
+    introductions are where the document says whom it quotes. In English, their names, spelled
+    as `_english` spells names."""
     text = document(doc_id) or ""
     cites = tuple(
         Citation(n, doc_id, a, b, text[a:b]) for n, (a, b) in enumerate(introductions(text), 1)
     )
     if language == "ru" or not cites:
         return CiteResult(quoted(cites), cites)
-    names = [
-        _nominative(*full_names(c.quote)[0], text) if full_names(c.quote) else "" for c in cites
-    ]
-    listed = ", ".join(f"{name} [{c.n}]" for name, c in zip(names, cites, strict=True) if name)
-    return CiteResult(f"{listed}.", cites)
+    words = set(re.findall(r"\w+", text))
+    listed = ", ".join(
+        f"{_nominative(*pairs[0], words)} [{c.n}]" for c in cites if (pairs := full_names(c.quote))
+    )
+    return CiteResult(_english(CiteResult(f"{listed}.", cites), document), cites)
 
 
-def _nominative(first: str, surname: str, text: str) -> str:
+def _nominative(first: str, surname: str, words: set[str]) -> str:
     """A name an introduction declines ("к политологу Мухаммаду Шамсуддинову") as it is named:
-    the surname's shortest form in `text` ("Шамсуддинов"), and the first name less the ending
-    the surname lost ("Мухаммад"): a first name is written once."""
-    forms = [w for w in re.findall(r"\w+", text) if w[:5] == surname[:5] and surname.startswith(w)]
+    the surname's shortest form among the document's `words` ("Шамсуддинов"), and the first
+    name less the ending the surname lost ("Мухаммад"): a first name is written once."""
+    forms = [w for w in words if w[:5] == surname[:5] and surname.startswith(w)]
     short = min(forms, key=len, default=surname)
     ending = surname[len(short) :]
     if ending and first.endswith(ending):
@@ -548,10 +549,9 @@ def answer_stream(
     if asks_for_everyone_quoted(question):
         listed = everyone_quoted(passages[0].doc_id, retriever.document, language)
         if listed.citations:
-            text = _english(listed, retriever.document) if language == "en" else listed.text
             lap("total", t0)
             yield DoneEvent(
-                Answer(text, False, language, listed.citations, tuple(passages), timings)
+                Answer(listed.text, False, language, listed.citations, tuple(passages), timings)
             )
             return
     shown = passages[:LLM_PASSAGES]
