@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from index.lexical import LexicalIndex, tokenize
@@ -18,6 +20,10 @@ def _c(i: str, text: str = "") -> StoredChunk:
         ("Investments in Japan", ["invest", "japan"]),
         ("19−20 декабря 2025 года", ["19", "20", "декабр", "2025", "год"]),
         ("3,5 млрд", ["3.5", "млрд"]),
+        # a frame says whose view, not what about
+        ("по мнению издания", ["издан"]),
+        ("по словам Папавы", ["папав"]),
+        ("according to the article", ["articl"]),
         ("", []),
     ],
 )
@@ -34,6 +40,26 @@ def test_lexical__ranks_exact_names_first() -> None:
     hits = LexicalIndex.build(chunks).search("Что сказал Папава?", 3)
     assert [c.chunk_id for c, _ in hits][:2] == ["b", "c"]
     assert all(s > 0 for _, s in hits)
+
+
+def test_lexical__frame_words_do_not_outrank_the_topic() -> None:
+    chunks = [
+        _c("frames", "По мнению эксперта, по словам политолога, по мнению аналитика."),
+        _c("topic", "Япония заходит в регион без багажа колониализма."),
+    ]
+    hits = LexicalIndex.build(chunks).search("Чем, по мнению издания, отличается колониализм?", 2)
+    assert [c.chunk_id for c, _ in hits] == ["topic"]
+
+
+def test_lexical__cache_of_an_older_tokenizer_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.pkl"
+    index = LexicalIndex.build([_c("a", "Саммит в Токио")], generation=3)
+    index.save(path)
+    assert LexicalIndex.load(path, 3) is not None
+    assert LexicalIndex.load(path, 4) is None
+    del vars(index)["tokenizer"]  # as pickled before the tokenizer had a version
+    index.save(path)
+    assert LexicalIndex.load(path, 3) is None
 
 
 def test_lexical__unknown_words_find_nothing() -> None:

@@ -1,8 +1,8 @@
 """Retrieval quality on the dev questions with the real default models (a floor, not a target).
 
-Measured with the defaults when this was written: evidence recall within 2,000 characters 0.94 (ru)
-and 1.00 (en), recall@5 0.86 (ru) and 1.00 (en). The floors sit a little under, so that a change
-that breaks retrieval fails here.
+Measured with the defaults when this was first written: evidence recall within 2,000 characters
+0.94 (ru) and 1.00 (en), recall@5 0.86 (ru) and 1.00 (en); now 0.96 (ru) and 1.00 (en) at both.
+The floors sit a little under, so that a change that breaks retrieval fails here.
 """
 
 import json
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from real_index import real_embedder, real_rag_settings
 
+from index.chunk import introductions
 from rag.wiring import build_rag
 
 pytestmark = pytest.mark.real
@@ -44,7 +45,7 @@ def test_retrieval__dev_evidence_recall_floors() -> None:
         recall[case["language"]].append(sum(_covered(s, read) for s in spans) / len(spans))
     ru = sum(recall["ru"]) / len(recall["ru"])
     en = sum(recall["en"]) / len(recall["en"])
-    assert ru >= 0.88, f"ru recall within 2000 chars fell to {ru:.2f}"
+    assert ru >= 0.92, f"ru recall within 2000 chars fell to {ru:.2f}"
     assert en >= 0.85, f"en recall within 2000 chars fell to {en:.2f}"
 
 
@@ -64,3 +65,16 @@ def test_retrieval__english_question_finds_the_russian_introduction(
     rag = build_rag(real_rag_settings(), embedder=real_embedder())
     passages = rag.search(question, top_k=5).passages
     assert any(introduction in p.text for p in passages)
+
+
+def test_retrieval__everyone_quoted_leads_with_every_introduction() -> None:
+    # a question for everybody the article quotes reads first the chunks introducing them: a
+    # ranking by similarity found two of the five
+    rag = build_rag(real_rag_settings(), embedder=real_embedder())
+    doc = rag.document_text("tokyo-summit-2025.ru.txt")
+    question = "Перечислите экспертов, чьи комментарии приводит Ulysmedia.kz"
+    passages = rag.search(question, top_k=5).passages
+    intros = introductions(doc)
+    assert len(intros) == 5
+    assert all(any(p.start <= a < p.end for p in passages) for a, _ in intros)
+    assert [p.start for p in passages] == sorted(p.start for p in passages)
