@@ -464,3 +464,32 @@ def asks_for_person(question: str) -> bool:
     """True when the question asks who said or thinks something, or names experts: its answer
     may be a name the quoted passage leaves to an earlier sentence ("На его взгляд, ...")."""
     return bool(_ASKS_PERSON.search(question))
+
+
+# "Сколько лет прошло между A и B?", "Сколько лет прошло с A до B?", "Сколько лет отделяет A от
+# B?", "How many years passed between A and B?": the two events, each as the question words it.
+_YEARS_BETWEEN = (
+    re.compile(
+        r"сколько\s+(?:полных\s+)?лет\s+(?:\w+\s+)?(?:между|с|от)\s+(?P<a>.+?)\s+(?:и|до|по)\s+"
+        r"(?P<b>.+)",
+        re.I | re.S,
+    ),
+    re.compile(
+        r"сколько\s+(?:полных\s+)?лет\s+(?:отделя|разделя)\w*\s+(?P<a>.+?)\s+от\s+(?P<b>.+)",
+        re.I | re.S,
+    ),
+    re.compile(
+        r"how\s+many\s+(?:full\s+)?years\s+(?:\w+\s+)?(?:between|from|since)\s+(?P<a>.+?)\s+"
+        r"(?:and|to|until|till)\s+(?P<b>.+)",
+        re.I | re.S,
+    ),
+)
+
+
+def years_between(question: str) -> tuple[str, str] | None:
+    """The two events a question asks the years between, in its order, or None."""
+    for pattern in _YEARS_BETWEEN:
+        m = pattern.search(question)
+        if m:
+            return m.group("a").strip(' ,«»"'), m.group("b").strip(' ?.!,«»"')
+    return None

@@ -2,7 +2,8 @@
 
 Decisions made here, each measured on dev.jsonl (see the answers note): injection attempts are
 declined before any model runs; a question for everybody the article quotes is answered from the
-sentences introducing them, without the model; a follow-up is condensed by prepending the
+sentences introducing them, and the years between two events by subtraction (`rag.years`), without
+the model; a follow-up is condensed by prepending the
 previous user question (no LLM call); the LLM sees the best `LLM_PASSAGES` passages; its reply is
 a refusal, a corrected premise, or an answer whose sentences `rag.cite` checks; an answer with
 no supported sentence left becomes an extractive quote (Russian; see `rag.cite.extractive`) or a
@@ -83,6 +84,7 @@ from rag.types import (
     TokenEvent,
     Turn,
 )
+from rag.years import years_apart
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -222,6 +224,21 @@ def everyone_quoted(
         f"{_nominative(*pairs[0], words)} [{c.n}]" for c in cites if (pairs := full_names(c.quote))
     )
     return CiteResult(_english(CiteResult(f"{listed}.", cites), document), cites)
+
+
+def without_model(
+    question: str,
+    passages: Sequence[Passage],
+    document: Callable[[str], str | None],
+    language: Language,
+) -> CiteResult:
+    """An answer the passages give without the model, or an empty one: everybody the article
+    quotes (`everyone_quoted`), or the years between two dated events (`rag.years`)."""
+    if asks_for_everyone_quoted(question):
+        listed = everyone_quoted(passages[0].doc_id, document, language)
+        if listed.citations:
+            return listed
+    return years_apart(question, passages, language)
 
 
 def _nominative(first: str, surname: str, words: set[str]) -> str:
@@ -546,14 +563,13 @@ def answer_stream(
         text = NO_PASSAGES_RU if language == "ru" else NO_PASSAGES_EN
         yield DoneEvent(Answer(text, True, language, timings_ms=timings))
         return
-    if asks_for_everyone_quoted(question):
-        listed = everyone_quoted(passages[0].doc_id, retriever.document, language)
-        if listed.citations:
-            lap("total", t0)
-            yield DoneEvent(
-                Answer(listed.text, False, language, listed.citations, tuple(passages), timings)
-            )
-            return
+    direct = without_model(question, passages, retriever.document, language)
+    if direct.citations:
+        lap("total", t0)
+        yield DoneEvent(
+            Answer(direct.text, False, language, direct.citations, tuple(passages), timings)
+        )
+        return
     shown = passages[:LLM_PASSAGES]
     leads, checked_against = speakers(retriever, question, shown)
     messages = qa_messages(question, shown, context=context, max_chars=PASSAGE_CHARS, leads=leads)
