@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from rag.cite import CiteResult, question_share, sentence_spans
 from rag.language import looks_like_injection, years_between
@@ -23,8 +24,15 @@ _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 # саммитом лидеров" is met by "первый в истории очный саммит лидеров ... 2025 года"; an event the
 # article does not date ("основанием ШОС") by no sentence.
 EVENT_SHARE = 0.5
-# A passage, the span of one of its sentences, and the one year that sentence names.
-_Dated = tuple[Passage, int, int, int]
+
+
+class _Dated(NamedTuple):
+    """A passage, the span of one of its sentences, and the one year that sentence names."""
+
+    passage: Passage
+    start: int
+    end: int
+    year: int
 
 
 def _years(n: int) -> str:
@@ -44,7 +52,7 @@ def _dating(event: str, dated: Sequence[_Dated]) -> _Dated | None:
     best = max(shares, default=0.0)
     if (
         best < EVENT_SHARE
-        or len({d[3] for d, s in zip(dated, shares, strict=True) if s == best}) > 1
+        or len({d.year for d, s in zip(dated, shares, strict=True) if s == best}) > 1
     ):
         return None
     return dated[shares.index(best)]
@@ -64,13 +72,13 @@ def years_apart(question: str, passages: Sequence[Passage], language: Language) 
         for a, b in sentence_spans(p.text):
             years = set(_YEAR.findall(p.text[a:b]))
             if len(years) == 1:
-                dated.append((p, a, b, int(years.pop())))
+                dated.append(_Dated(p, a, b, int(years.pop())))
     first, second = (_dating(part, dated) for part in parts)
-    if first is None or second is None or first[3] == second[3]:
+    if first is None or second is None or first.year == second.year:
         return CiteResult(text="", citations=())
     cites = tuple(
         Citation(n, p.doc_id, p.start + a, p.start + b, p.text[a:b])
         for n, (p, a, b, _) in enumerate((first, second), 1)
     )
-    n = abs(second[3] - first[3])
-    return CiteResult(f"{n} {_years(n)} ({first[3]} [1] – {second[3]} [2]).", cites)
+    n = abs(second.year - first.year)
+    return CiteResult(f"{n} {_years(n)} ({first.year} [1] – {second.year} [2]).", cites)
