@@ -14,14 +14,28 @@ help: ## list the targets
 
 install: $(STAMP) ## create .venv (Python 3.11) and install the project, dev tools and model parts
 
-# The stamp makes a second `make install` a no-op until pyproject.toml changes; pip's cache keeps
-# a re-install short (llama-cpp-python is built from source only once per machine).
-$(STAMP): pyproject.toml
+# llama.cpp is built from source for this CPU (-march=native) but without AMX: a virtual machine
+# can list AMX in /proc/cpuinfo without enabling it, and the first tile instruction then faults
+# (a segfault on the first token, seen here). pip's wheel cache ignores compiler flags, so that
+# build is made once per machine into a folder of its own, and installed from there over any
+# other build of the same version.
+LLAMA_VERSION := 0.3.36
+LLAMA_CFLAGS  := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+WHEELS        ?= $(HOME)/.cache/rag/wheels/llama-noamx
+LLAMA_WHEEL   := $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+
+# The stamp makes a second `make install` a no-op until pyproject.toml or this file changes;
+# pip's cache and that wheel keep a re-install short (llama.cpp is built once per machine).
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned: a bare "torch" requirement would pull the CUDA build from the registry
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,model]'
+	ls $(LLAMA_WHEEL) >/dev/null 2>&1 || CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" \
+		$(BIN)/pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
+		-w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install -q --find-links $(WHEELS) -e '.[dev,model]'
+	$(BIN)/pip install -q --no-deps --force-reinstall $(LLAMA_WHEEL)
 	touch $(STAMP)
 
 run: install ## index the corpus when needed and serve the API + chat page on http://127.0.0.1:8000
