@@ -17,7 +17,9 @@ DEFAULT_CORPUS_DIR = PROJECT_ROOT / "data" / "corpus"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+    # An empty variable means "unset": `RAG_LLM_MODEL_PATH=` was read as the path ".", and
+    # `RAG_CHROMA_URL=` as a server URL.
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", env_ignore_empty=True)
 
     # --- corpus and storage -------------------------------------------------------------------
     corpus_dir: Path = Field(

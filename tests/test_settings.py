@@ -20,6 +20,14 @@ def test_settings__read_from_rag_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert s.top_k == 8 and s.data_dir == Path("/tmp/x")
 
 
+def test_settings__an_empty_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_LLM_MODEL_PATH", "")
+    monkeypatch.setenv("RAG_CHROMA_URL", "")
+    monkeypatch.setenv("RAG_TOP_K", "")
+    s = Settings()
+    assert s.llm_model_path is None and s.chroma_url is None and s.top_k == 5
+
+
 def test_readme__starts_with_the_two_setup_commands() -> None:
     setup = README.split("## Set up", 1)[1].split("##", 1)[0]
     assert "make run" in setup and "make test" in setup
