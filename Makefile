@@ -62,8 +62,10 @@ SET       ?= data/eval/dev.jsonl
 eval: install ## evaluate a question set (SET=, default dev.jsonl) into eval-results/<set name>/
 	$(BIN)/rag eval $(SET) --out eval-results/$(basename $(notdir $(SET)))
 
+BENCH_ARGS ?=
+
 bench: install ## benchmarks into bench-results/ (JSON + markdown)
-	$(BIN)/rag bench --out bench-results
+	$(BIN)/rag bench --out bench-results $(BENCH_ARGS)
 
 clean: ## remove the venv, the index and generated results
 	rm -rf $(VENV) .rag eval-results bench-results tests/artifacts

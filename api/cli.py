@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks: indexing, search latency, answers")
     p.add_argument("--out", default="bench-results")
     p.add_argument("--quick", action="store_true", help="smaller corpora and fewer questions")
+    p.add_argument(
+        "--sizes",
+        default=None,
+        help="synthetic corpus sizes in chunks, joined by commas (default 10000; 0: none)",
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,13 +1,15 @@
-"""`rag bench [--out DIR] [--quick]`: indexing, search and answer benchmarks -> JSON + markdown.
+"""`rag bench [--out DIR] [--quick] [--sizes N,...]`: indexing, search and answer benchmarks ->
+JSON + markdown.
 
 Phases, in one process, each on its own index in a temporary folder (the service's index is never
 touched): the embedding rate; indexing the article cold and warm (nothing changed); search p50/p95
-on the article, then on synthetic corpora of ~10,000 and ~100,000 chunks (see `eval.bench_corpus`:
-their vectors are derived from cached sentence vectors, said so in the report), each measured in
-the same run through our retriever and through a plain llama-index `VectorStoreIndex` retriever on
-the same Chroma collection and embedder; answers over the dev questions (time to first token and
-total, through `ask_stream`); peak RSS after the answers (the service's footprint: article index,
-embedder, LLM) and at the end. The machine is printed with the figures.
+on the article, then on synthetic corpora of `--sizes` chunks (default ~10,000; see
+`eval.bench_corpus`: their vectors are derived from cached sentence vectors, said so in the
+report), each measured in the same run through our retriever and through a plain llama-index
+`VectorStoreIndex` retriever on the same Chroma collection and embedder; answers over the dev
+questions (time to first token and total, through `ask_stream`); peak RSS after the answers (the
+service's footprint: article index, embedder, LLM) and at the end. The machine is printed with
+the figures.
 
 Times are measured, never asserted. `--quick` is a smoke run: small corpora, few questions.
 """
@@ -28,10 +30,13 @@ from typing import Any
 from eval.bench_corpus import DerivedEmbedder, article_sentences, synthetic_corpus
 from eval.bench_report import render_markdown
 from eval.metrics import percentile
+from rag.errors import InvalidInputError
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import LLM, DoneEvent, TokenEvent
 
 DEV_SETS = (PROJECT_ROOT / "data" / "eval" / "dev.jsonl",)
+# ~100,000 chunks is opt-in (`--sizes 10000,100000`): indexing them took over half an hour here
+DEFAULT_SIZES = (10_000,)
 FALLBACK_QUESTIONS = ("Где прошёл саммит?", "Who is Papava?", "Что Япония предлагает региону?")
 
 
@@ -192,7 +197,7 @@ def run_bench(
             log(f"answers: {result['answers']}")
         result["peak_rss_mb_service"] = peak_rss_mb()  # before the synthetic corpora
         derived = DerivedEmbedder(emb)
-        for target in sizes or ((2_000,) if quick else (10_000, 100_000)):
+        for target in ((2_000,) if quick else DEFAULT_SIZES) if sizes is None else sizes:
             corpus = root / f"corpus-{target}"
             docs, _ = synthetic_corpus(
                 article, target, corpus, chunk_size=s.chunk_size, chunk_min=s.chunk_min
@@ -209,10 +214,26 @@ def run_bench(
     return result
 
 
+def parse_sizes(text: str | None) -> tuple[int, ...] | None:
+    """`--sizes 10000,100000` -> (10000, 100000); "0" or "" -> () (no synthetic corpora); None
+    -> None (the default)."""
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise InvalidInputError(f"--sizes takes chunk counts joined by commas: {text!r}") from exc
+    if any(n < 0 for n in sizes):
+        raise InvalidInputError(f"--sizes must not be negative: {text!r}")
+    return tuple(n for n in sizes if n > 0)
+
+
 def run_bench_cli(settings: Settings, args: argparse.Namespace) -> int:
     """`rag bench`: run, then write bench.json and bench.md into --out and print the markdown."""
     out = Path(args.out or "bench-results")
-    result = run_bench(settings, quick=bool(args.quick))
+    result = run_bench(
+        settings, quick=bool(args.quick), sizes=parse_sizes(getattr(args, "sizes", None))
+    )
     out.mkdir(parents=True, exist_ok=True)
     name = "bench-quick" if args.quick else "bench"
     (out / f"{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -83,6 +83,7 @@ def test_run_bench_cli__writes_json_and_markdown(
     real = bench.run_bench
 
     def on_fakes(settings: Settings, **kw: Any) -> dict[str, Any]:
+        assert kw.pop("sizes") is None  # no --sizes: the default sizes
         return real(settings, embedder=FakeEmbedder(), llm=FakeLLM("Да [1]."), sizes=(200,),
                     log=lambda _: None, **kw)  # fmt: skip
 
@@ -94,3 +95,27 @@ def test_run_bench_cli__writes_json_and_markdown(
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["bench-quick.json", "bench-quick.md"]
     assert "# Benchmarks (quick)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes"),
+    [(None, None), ("10000", (10_000,)), ("10000,100000", (10_000, 100_000)), ("0", ()), ("", ())],
+)
+def test_parse_sizes(text: str | None, sizes: tuple[int, ...] | None) -> None:
+    assert bench.parse_sizes(text) == sizes
+
+
+@pytest.mark.parametrize("text", ["ten", "10000;2", "-5"])
+def test_parse_sizes__bad_input_is_a_clear_error(text: str) -> None:
+    from rag.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="--sizes"):
+        bench.parse_sizes(text)
+
+
+def test_run_bench__no_sizes_skips_the_synthetic_corpora(tmp_path: Path) -> None:
+    result = bench.run_bench(
+        Settings(data_dir=tmp_path / "d"), quick=True, embedder=FakeEmbedder(),
+        llm=FakeLLM("Токио [1]."), sizes=(), n_answers=0, log=lambda _: None,
+    )  # fmt: skip
+    assert list(result["search"]) == ["article"]
