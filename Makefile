@@ -19,7 +19,8 @@ install: $(STAMP) ## create .venv (Python 3.11) and install the project, dev too
 # (a segfault on the first token, seen here). pip's wheel cache ignores compiler flags, so that
 # build is made once per machine into a folder of its own, and installed from there over any
 # other build of the same version.
-LLAMA_VERSION := 0.3.36
+# the version pyproject.toml pins, read from there so that the two cannot drift apart
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
 LLAMA_CFLAGS  := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 WHEELS        ?= $(HOME)/.cache/rag/wheels/llama-noamx
 LLAMA_WHEEL   := $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl

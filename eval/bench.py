@@ -35,8 +35,10 @@ from rag.settings import PROJECT_ROOT, Settings
 from rag.types import LLM, DoneEvent, TokenEvent
 
 DEV_SETS = (PROJECT_ROOT / "data" / "eval" / "dev.jsonl",)
-# ~100,000 chunks is opt-in (`--sizes 10000,100000`): indexing them took over half an hour here
+# Synthetic corpus sizes, in chunks. ~100,000 is opt-in (`--sizes 10000,100000`): indexing them
+# took over half an hour here.
 DEFAULT_SIZES = (10_000,)
+QUICK_SIZES = (2_000,)
 FALLBACK_QUESTIONS = ("Где прошёл саммит?", "Who is Papava?", "Что Япония предлагает региону?")
 
 
@@ -197,7 +199,9 @@ def run_bench(
             log(f"answers: {result['answers']}")
         result["peak_rss_mb_service"] = peak_rss_mb()  # before the synthetic corpora
         derived = DerivedEmbedder(emb)
-        for target in ((2_000,) if quick else DEFAULT_SIZES) if sizes is None else sizes:
+        if sizes is None:
+            sizes = QUICK_SIZES if quick else DEFAULT_SIZES
+        for target in sizes:
             corpus = root / f"corpus-{target}"
             docs, _ = synthetic_corpus(
                 article, target, corpus, chunk_size=s.chunk_size, chunk_min=s.chunk_min
