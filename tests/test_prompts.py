@@ -14,6 +14,7 @@ from rag.prompts import (
     REFUSAL_EN,
     REFUSAL_RU,
     SYSTEM_PROMPT,
+    first_passage_end,
     format_passages,
     qa_messages,
     shorten,
@@ -81,3 +82,25 @@ def test_few_shot__every_answer_cites_or_refuses() -> None:
     for passages, _, reply in FEW_SHOT:
         assert "[" in reply or reply == NO_ANSWER
         assert all(f"[{i}]" not in reply for i in range(len(passages) + 1, 10))
+
+
+def _user(passages: list[str], question: str) -> str:
+    return qa_messages(question, [_p(t) for t in passages])[-1]["content"]
+
+
+def test_first_passage_end__cuts_after_the_first_passage_line() -> None:
+    content = _user(["Саммит прошёл в Токио.", "Уран интересует Японию."], "Где прошёл саммит?")
+    cut = first_passage_end(content)
+    assert content[:cut].endswith("[1] Саммит прошёл в Токио.")
+    assert content[cut] == "\n" and "[2]" not in content[:cut]
+
+
+def test_first_passage_end__same_prefix_for_other_questions_and_later_passages() -> None:
+    a = _user(["Саммит прошёл в Токио.", "Уран."], "Где прошёл саммит?")
+    b = _user(["Саммит прошёл в Токио."], "Who spoke about uranium?")
+    assert a[: first_passage_end(a)] == b[: first_passage_end(b)]
+
+
+def test_first_passage_end__a_prompt_without_passages_has_no_checkpoint() -> None:
+    assert first_passage_end("Вопрос: где?") == 0
+    assert first_passage_end("") == 0
