@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -35,9 +36,26 @@ def _build_rag(settings: Settings) -> Rag:
     return build_rag(settings)
 
 
-async def _load_rag(app: FastAPI, settings: Settings, build: Callable[[Settings], Rag]) -> None:
+def _warm(rag: Rag) -> None:
+    try:
+        report = rag.warm()
+    except Exception:  # a failed warm-up costs speed, not answers: questions still work
+        log.exception("could not warm up the LLM's prompt states")
+        return
+    if report.passages:
+        log.info("warmed %d passage prompt states in %.1f s", report.passages, report.seconds)
+
+
+async def _load_rag(
+    app: FastAPI, settings: Settings, build: Callable[[Settings], Rag], *, warm: bool
+) -> None:
     try:
         app.state.rag = await anyio.to_thread.run_sync(build, settings)
+        if warm:
+            # in the background: questions are taken meanwhile (each waits for at most one
+            # passage's prefill, see Rag.warm)
+            app.state.warming = threading.Thread(target=_warm, args=(app.state.rag,), daemon=True)
+            app.state.warming.start()
     except RagError as exc:
         log.error("could not load the index: %s", exc)
         app.state.rag_error = exc
@@ -49,10 +67,15 @@ async def _load_rag(app: FastAPI, settings: Settings, build: Callable[[Settings]
 
 
 def create_app(
-    settings: Settings, rag: Rag | None = None, *, build: Callable[[Settings], Rag] = _build_rag
+    settings: Settings,
+    rag: Rag | None = None,
+    *,
+    build: Callable[[Settings], Rag] = _build_rag,
+    warm: bool = False,
 ) -> FastAPI:
     """The HTTP app. With `rag` given it is used as is; otherwise `build(settings)` makes one in
-    the background at start-up, so the server answers (503, "loading") at once."""
+    the background at start-up, so the server answers (503, "loading") at once. `warm` then
+    starts `Rag.warm()` in the background too (what `rag serve` does, per `llm_warm`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,11 +84,14 @@ def create_app(
         loading = (
             None
             if app.state.rag is not None
-            else asyncio.create_task(_load_rag(app, settings, build))
+            else asyncio.create_task(_load_rag(app, settings, build, warm=warm))
         )
         yield
         if loading is not None and not loading.done():
             loading.cancel()
+        if app.state.warming is not None:
+            app.state.rag.stop_warm()
+            await anyio.to_thread.run_sync(app.state.warming.join)
 
     app = FastAPI(
         title="rag",
@@ -78,6 +104,7 @@ def create_app(
     app.state.settings = settings
     app.state.rag = rag
     app.state.rag_error = None
+    app.state.warming = None  # the thread of Rag.warm(), when `warm`
     # Also set here so that routes work for clients that skip the lifespan (plain TestClient(app)).
     app.state.write_lock = asyncio.Lock()
     app.state.queue = AnswerQueue(settings.queue_size)
@@ -110,7 +137,8 @@ def _offline_docs(app: FastAPI) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn's import string (`--workers N`): each worker reads the environment."""
-    return create_app(get_settings())
+    settings = get_settings()
+    return create_app(settings, warm=settings.llm_warm)
 
 
 def workers_refusal(settings: Settings, workers: int) -> str | None:
@@ -158,7 +186,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
         print(f"Built the index: {report.summary()}", flush=True)
     print(f"Serving on http://{host}:{port}  (chat page at /, API docs at /docs)", flush=True)
     if workers == 1:
-        app = create_app(settings, build=lambda s: build_rag(s, embedder=embedder))
+        app = create_app(
+            settings, build=lambda s: build_rag(s, embedder=embedder), warm=settings.llm_warm
+        )
         uvicorn.run(app, host=host, port=port, log_level="info")
     else:
         uvicorn.run(

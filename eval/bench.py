@@ -195,7 +195,17 @@ def run_bench(
 
                 llm = load_llm(settings)  # the service's own settings: its model file, not a copy
             rag = build_rag(s, embedder=emb, llm=llm)
+            w = rag.warm()  # as `rag serve` does before its first questions (RAG_LLM_WARM)
+            result["warm_up"] = {"passages": w.passages, "seconds": w.seconds}
+            log(f"warm-up: {w.passages} passage prompt states in {w.seconds:.1f} s")
             result["answers"] = bench_answers(rag, questions[:n])
+            if (states := getattr(llm, "states", None)) is not None:
+                result["answers"]["prompt_states"] = {
+                    "kept": len(states),
+                    "mb": states.nbytes / 2**20,
+                    "hits": states.hits,
+                    "misses": states.misses,
+                }
             log(f"answers: {result['answers']}")
         result["peak_rss_mb_service"] = peak_rss_mb()  # before the synthetic corpora
         derived = DerivedEmbedder(emb)

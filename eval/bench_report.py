@@ -68,6 +68,18 @@ def render_markdown(r: Mapping[str, Any]) -> str:
             f"{_ms(a['first_token_ms']['p95'])} |",
             f"| total | {_ms(a['total_ms']['p50'])} | {_ms(a['total_ms']['p95'])} |",
         ]
+        w, ps = r.get("warm_up"), a.get("prompt_states")
+        if w and w["passages"]:
+            lines.append(
+                f"\nAfter a warm-up of {w['seconds']:.1f} s ({w['passages']} passage prompt "
+                "states computed, as `rag serve` does when it starts; RAG_LLM_WARM)."
+            )
+        if ps:
+            lines.append(
+                f"\nPrompt states: {ps['hits']} questions started from a kept state, "
+                f"{ps['misses']} read their passages from scratch; {ps['kept']} kept "
+                f"({ps['mb']:.0f} MB)."
+            )
     what = "the answers (article index, embedder, LLM" if a else "the article (index, embedder"
     lines += [
         "",

@@ -163,6 +163,12 @@ def build_target(settings: Settings, args: argparse.Namespace) -> Target:
     if built is not None:
         print(f"no index yet: indexed the corpus first ({built.summary()})", file=sys.stderr)
     rag = build_rag(settings, embedder=embedder)
+    # the timings are those of a started service (RAG_LLM_WARM); retrieval needs no LLM
+    warm = rag.warm() if not getattr(args, "retrieval_only", False) else None
+    if warm is not None and warm.passages:
+        print(
+            f"warmed {warm.passages} passage prompt states in {warm.seconds:.1f} s", file=sys.stderr
+        )
     if args.config == "baseline":
         from eval.baseline import Baseline
 

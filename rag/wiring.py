@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from index.build import BuildReport, put_document, remove_document
 from index.embed import Embedder, load_embedder
 
-__all__ = ["Rag", "SearchResult", "build_rag", "ensure_index", "load_embedder"]
+__all__ = ["Rag", "SearchResult", "WarmReport", "build_rag", "ensure_index", "load_embedder"]
 from index.store import DocumentInfo, Store
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import LLM, Answer, Passage, StreamEvent, Turn
+
+
+@dataclass(frozen=True)
+class WarmReport:
+    passages: int  # prompt states computed (those kept already are not counted)
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class Rag:
         self.retriever = HybridRetriever(store, embedder, settings=settings)
         self._llm = llm
         self._llm_lock = threading.Lock()
+        # questions waiting for or holding the LLM: the warm-up waits for none (a Lock is not
+        # fair, and warm() would take it back before a waiting question woke)
+        self._questions = 0
+        self._no_questions = threading.Condition()
+        self._stop_warm = threading.Event()
         self._load_lock = threading.Lock()
 
     # --- names for /health --------------------------------------------------------------------
@@ -90,15 +101,56 @@ class Rag:
         from rag.pipeline import answer_stream
 
         llm = self.llm
-        with self._llm_lock:
-            yield from answer_stream(
-                question,
-                history=history,
-                retriever=self.retriever,
-                llm=llm,
-                top_k=top_k or self.settings.top_k,
-                max_tokens=self.settings.max_tokens,
-            )
+        with self._no_questions:
+            self._questions += 1
+        try:
+            with self._llm_lock:
+                yield from answer_stream(
+                    question,
+                    history=history,
+                    retriever=self.retriever,
+                    llm=llm,
+                    top_k=top_k or self.settings.top_k,
+                    max_tokens=self.settings.max_tokens,
+                )
+        finally:
+            with self._no_questions:
+                self._questions -= 1
+                self._no_questions.notify_all()
+
+    def warm(self) -> WarmReport:
+        """Let the local LLM keep its prompt state for every passage shown first (`llm_cache`,
+        `llm_warm`; `rag.llm.PromptStates`), one passage at a time and only while no question
+        waits, so that a question waits for at most one passage. A no-op for a server LLM, or
+        an index with more passages than the cache holds (it fills as questions come)."""
+        from rag.pipeline import prefill_messages
+
+        t0 = time.perf_counter()
+        s = self.settings
+        if not s.llm_warm or s.llm_url or not s.llm_cache:
+            return WarmReport(0, 0.0)
+        passages = self.retriever.passages()
+        if len(passages) > s.llm_cache:
+            return WarmReport(0, 0.0)
+        prefill: Callable[..., bool] | None = getattr(self.llm, "prefill", None)
+        if prefill is None:
+            return WarmReport(0, 0.0)
+        done = 0
+        for p in passages:
+            with self._no_questions:
+                self._no_questions.wait_for(lambda: not self._questions or self._stop_warm.is_set())
+            if self._stop_warm.is_set():
+                break
+            with self._llm_lock:
+                done += prefill(prefill_messages(p), cancelled=self._stop_warm.is_set)
+        return WarmReport(done, time.perf_counter() - t0)
+
+    def stop_warm(self) -> None:
+        """Make a running `warm()` return after the passage it reads (before the process exits:
+        the model is freed at exit, under a thread still inside it)."""
+        self._stop_warm.set()
+        with self._no_questions:
+            self._no_questions.notify_all()
 
     # --- documents ----------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:

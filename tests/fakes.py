@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
@@ -92,6 +93,23 @@ class FakeLLM:
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int = 200) -> Iterator[str]:
         text = self._next(messages)
         yield from re.findall(r"\S+\s*|\s+", text)
+
+
+class PrefillLLM(FakeLLM):
+    """A FakeLLM with LocalLLM's warm-up: `prefill(messages)` records them, True when new."""
+
+    def __init__(self, replies: Sequence[Reply] | Reply = "", *, delay: float = 0.0) -> None:
+        super().__init__(replies)
+        self.prefilled: list[list[dict[str, str]]] = []
+        self.delay = delay
+
+    def prefill(
+        self, messages: list[dict[str, str]], *, cancelled: Callable[[], bool] | None = None
+    ) -> bool:
+        time.sleep(self.delay)
+        new = messages not in self.prefilled
+        self.prefilled.append(messages)
+        return new
 
 
 def line_passages(doc: str, doc_id: str = "a.txt") -> list[Passage]:

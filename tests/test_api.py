@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import ARTICLE_ID, ARTICLE_PATH
-from fakes import FakeLLM
+from fakes import FakeEmbedder, FakeLLM, PrefillLLM
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -296,3 +296,62 @@ def test_serve__refuses_a_port_in_use_before_indexing(
         port = taken.getsockname()[1]
         assert serve(fake_index, host="127.0.0.1", port=port, workers=1) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+# --- warming up the LLM's prompt states (Rag.warm, RAG_LLM_WARM) ---------------------------------
+def test_warm__prefills_every_passage_once(make_fake_rag: Callable[..., Any]) -> None:
+    llm = PrefillLLM()
+    rag = make_fake_rag(llm)
+    chunks = rag.stats()["chunks"]
+    assert rag.warm().passages == chunks == len(llm.prefilled)
+    firsts = {m[-1]["content"].split("\n")[1] for m in llm.prefilled}
+    assert len(firsts) == chunks  # each passage shown first once
+    assert rag.warm().passages == 0  # all kept already
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"llm_warm": False}, {"llm_cache": 0}, {"llm_cache": 3}, {"llm_url": "http://x"}]
+)
+def test_warm__skipped_when_off_too_many_passages_or_a_server(
+    make_fake_rag: Callable[..., Any], overrides: dict[str, Any]
+) -> None:
+    llm = PrefillLLM()
+    assert make_fake_rag(llm, **overrides).warm().passages == 0
+    assert llm.prefilled == []
+
+
+def test_warm__runs_in_the_background_while_questions_are_answered(fake_index: Settings) -> None:
+    from rag.wiring import build_rag
+
+    llm = PrefillLLM("Саммит прошёл в Токио [1].", delay=0.05)
+    app = create_app(
+        fake_index, build=lambda s: build_rag(s, embedder=FakeEmbedder(), llm=llm), warm=True
+    )
+    with TestClient(app) as c:
+        deadline = time.monotonic() + 20
+        while c.get("/health").status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = c.post("/ask", json={"question": "Где прошёл саммит?"})
+        assert r.status_code == 200 and not r.json()["refused"]
+        chunks = app.state.rag.stats()["chunks"]
+        assert len(llm.prefilled) < chunks  # answered before the warm-up ended
+        while len(llm.prefilled) < chunks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(llm.prefilled) == chunks
+
+
+def test_warm__stops_when_the_app_stops(fake_index: Settings) -> None:
+    """The model is freed at exit: the warm-up must not be inside it then (it crashed there)."""
+    from rag.wiring import build_rag
+
+    llm = PrefillLLM(delay=0.05)
+    app = create_app(
+        fake_index, build=lambda s: build_rag(s, embedder=FakeEmbedder(), llm=llm), warm=True
+    )
+    with TestClient(app) as c:
+        deadline = time.monotonic() + 20
+        while not llm.prefilled and time.monotonic() < deadline:
+            c.get("/health")
+            time.sleep(0.01)
+    assert not app.state.warming.is_alive()
+    assert 0 < len(llm.prefilled) < app.state.rag.stats()["chunks"]

@@ -131,6 +131,9 @@ def test_serve__builds_the_index_and_answers_a_dev_question(
 def test_serve__two_workers_share_a_chroma_server(tmp_path: Path) -> None:
     chroma_port, port = free_port(), free_port()
     env = base_env(tmp_path / "data") | {"RAG_CHROMA_URL": f"http://127.0.0.1:{chroma_port}"}
+    # each worker would warm its own model up, two on two cores: this test is about the store
+    # (the warm-up, and stopping during it, is the single-worker test's)
+    env["RAG_LLM_WARM"] = "false"
     chroma = subprocess.Popen(
         [str(RAG.with_name("chroma")), "run", "--path", str(tmp_path / "chroma"),
          "--host", "127.0.0.1", "--port", str(chroma_port)],
