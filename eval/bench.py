@@ -198,13 +198,15 @@ def run_bench(
             w = rag.warm()  # as `rag serve` does before its first questions (RAG_LLM_WARM)
             result["warm_up"] = {"passages": w.passages, "seconds": w.seconds}
             log(f"warm-up: {w.passages} passage prompt states in {w.seconds:.1f} s")
+            states = getattr(llm, "states", None)
+            before = (states.hits, states.misses) if states is not None else (0, 0)
             result["answers"] = bench_answers(rag, questions[:n])
-            if (states := getattr(llm, "states", None)) is not None:
+            if states is not None:  # the questions' own lookups, not the warm-up's
                 result["answers"]["prompt_states"] = {
                     "kept": len(states),
                     "mb": states.nbytes / 2**20,
-                    "hits": states.hits,
-                    "misses": states.misses,
+                    "hits": states.hits - before[0],
+                    "misses": states.misses - before[1],
                 }
             log(f"answers: {result['answers']}")
         result["peak_rss_mb_service"] = peak_rss_mb()  # before the synthetic corpora

@@ -77,8 +77,9 @@ def render_markdown(r: Mapping[str, Any]) -> str:
         if ps:
             lines.append(
                 f"\nPrompt states: {ps['hits']} questions started from a kept state, "
-                f"{ps['misses']} read their passages from scratch; {ps['kept']} kept "
-                f"({ps['mb']:.0f} MB)."
+                f"{ps['misses']} read their first passage (a new one); the others went "
+                f"without the model, or held their first passage from the question before. "
+                f"{ps['kept']} kept ({ps['mb']:.0f} MB)."
             )
     what = "the answers (article index, embedder, LLM" if a else "the article (index, embedder"
     lines += [

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, FakeLLM, PrefillLLM
 
 from eval import bench
 from eval.bench_corpus import DerivedEmbedder, article_sentences, synthetic_corpus
@@ -60,7 +60,7 @@ def test_run_bench__measures_every_phase_on_fakes(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "unused", chroma_url=None)
     result = bench.run_bench(
-        settings, quick=True, embedder=FakeEmbedder(), llm=FakeLLM("Токио [1]."), sizes=(300,),
+        settings, quick=True, embedder=FakeEmbedder(), llm=PrefillLLM("Токио [1]."), sizes=(300,),
         log=lambda _: None,
     )  # fmt: skip
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
@@ -71,10 +71,14 @@ def test_run_bench__measures_every_phase_on_fakes(
     for entry in result["search"].values():
         assert entry["ours_ms"]["n"] == 10 and entry["llama_index_ms"]["p50"] is not None
     assert result["answers"]["total_ms"]["n"] == 3
+    assert result["warm_up"]["passages"] == result["indexing"]["cold"]["chunks"]  # before them
     assert result["peak_rss_mb_total"] >= result["peak_rss_mb_service"] > 0
     assert not (tmp_path / "unused").exists()  # benchmarks never touch the service's index
     md = render_markdown(result)
     assert "cores" in md and "| article |" in md and "time to first token" in md
+    assert "warm-up" in md and "Prompt states" not in md  # a fake keeps none
+    result["answers"]["prompt_states"] = {"kept": 52, "mb": 144.0, "hits": 33, "misses": 3}
+    assert "33 questions started from a kept state" in render_markdown(result)
 
 
 def test_run_bench_cli__writes_json_and_markdown(
