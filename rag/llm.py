@@ -20,7 +20,6 @@ import importlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +103,6 @@ def _common(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-@dataclass(frozen=True)
-class _Saved:
-    prefix: int  # tokens before the saved cells: the fixed prefix they were computed after
-    data: bytes  # llama_state_seq_get_data of the cells [prefix, len(key))
-
-
 class PromptStates:
     """Model states (KV cells) of prompt prefixes, least recently used dropped beyond `size`.
 
@@ -125,7 +118,8 @@ class PromptStates:
     def __init__(self, llama: Any, size: int) -> None:
         self._llama = llama
         self._size = size
-        self._saved: OrderedDict[tuple[int, ...], _Saved] = OrderedDict()
+        # key -> llama_state_seq_get_data of the cells after the fixed prefix, through the key
+        self._saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self.hits = 0
         self.misses = 0
         _with_two_sequences(llama)
@@ -138,13 +132,13 @@ class PromptStates:
 
     @property
     def nbytes(self) -> int:
-        return sum(len(s.data) for s in self._saved.values())
+        return sum(map(len, self._saved.values()))
 
     def load(self, key: tuple[int, ...], prefix: int) -> bool:
         """Put the saved cells of `key[prefix:]` after the context, which holds `key[:prefix]`;
         True when they were saved (and loaded)."""
         llama, saved = self._llama, self._saved.get(key)
-        if saved is None or saved.prefix != prefix or llama.n_tokens != prefix:
+        if saved is None or llama.n_tokens != prefix:
             self.misses += 1
             return False
         import llama_cpp
@@ -153,7 +147,7 @@ class PromptStates:
         llama_cpp.llama_memory_seq_rm(mem, 0, prefix, -1)
         # llama_state_seq_set_data clears the sequence it loads into, so the cells go into
         # sequence 1 and are then shared with sequence 0 (one unified buffer: no copy)
-        buf = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
+        buf = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
         loaded = llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1)
         if loaded:
             llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
@@ -185,7 +179,7 @@ class PromptStates:
             llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
         if not n:
             return False
-        self._saved[key] = _Saved(prefix, bytes(buf)[:n])
+        self._saved[key] = bytes(buf)[:n]
         while len(self._saved) > self._size:
             self._saved.popitem(last=False)
         return True

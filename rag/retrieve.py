@@ -195,7 +195,7 @@ class HybridRetriever:
         """Every passage a question can be shown, in index order (score 0)."""
         self._maybe_refresh()
         chunks = self._visible([(c, 0.0) for c in self._lexical.chunks])
-        return [Passage(c.doc_id, c.chunk_id, c.start, c.end, c.text, 0.0) for c, _ in chunks]
+        return [_passage(c, 0.0) for c, _ in chunks]
 
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         query = query.strip()
@@ -225,7 +225,8 @@ class HybridRetriever:
             ranked = fuse(dense, lexical, lexical_weight=weight)
         if ranked and asks_for_everyone_quoted(query):
             ranked = self._introductions_first(ranked)
-        return [
-            Passage(c.doc_id, c.chunk_id, c.start, c.end, c.text, round(float(s), 6))
-            for c, s in ranked[:top_k]
-        ]
+        return [_passage(c, s) for c, s in ranked[:top_k]]
+
+
+def _passage(c: StoredChunk, score: float) -> Passage:
+    return Passage(c.doc_id, c.chunk_id, c.start, c.end, c.text, round(float(score), 6))
