@@ -7,7 +7,7 @@ HOST      ?= 127.0.0.1
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check fmt eval bench browser clean
+.PHONY: help install run test check fmt eval eval-all bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -62,6 +62,11 @@ SET       ?= data/eval/dev.jsonl
 
 eval: install ## evaluate a question set (SET=, default dev.jsonl) into eval-results/<set name>/
 	$(BIN)/rag eval $(SET) --out eval-results/$(basename $(notdir $(SET)))
+
+SETS      ?=
+
+eval-all: install ## every question set (dev, team, other-docs, fresh; SETS= picks) side by side into eval-results/all/
+	$(BIN)/rag eval-all --out eval-results/all $(if $(SETS),--sets $(SETS))
 
 BENCH_ARGS ?=
 

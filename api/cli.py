@@ -1,4 +1,4 @@
-"""`rag index|search|ask|serve|eval|bench`: the command line. Parses arguments and delegates.
+"""`rag index|search|ask|serve|eval|eval-all|bench`: the command line; parses and delegates.
 
 Each subcommand hands its parsed arguments to one function in the layer that owns the work; this
 module only turns `RagError`s into a one-line message and exit status 2, never a traceback.
@@ -77,6 +77,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval_cli(_settings(args), args)
 
 
+def cmd_eval_all(args: argparse.Namespace) -> int:
+    from eval.suite import run_suite_cli
+
+    return run_suite_cli(_settings(args), args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from eval.bench import run_bench_cli
 
@@ -122,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), default=None)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("eval-all", help="evaluate every question set, side by side")
+    p.add_argument("--sets", default=None, help="dev,team,other-docs,fresh (default: all)")
+    p.add_argument("--out", default=None, help="output folder (default eval-results/all)")
+    p.add_argument("--limit", type=int, default=None, help="first N questions of each set")
+    p.add_argument(
+        "--replies", default=None, help="JSONL of model replies by prompt, read and extended"
+    )
+    p.set_defaults(func=cmd_eval_all)
 
     p = sub.add_parser("bench", help="benchmarks: indexing, search latency, answers")
     p.add_argument("--out", default="bench-results")

@@ -1,5 +1,9 @@
 """Load and validate JSONL question sets (schema: `../shared/eval/README.md`).
 
+A line may name the document it asks about (`doc`, a document id such as
+`artificial-intelligence.ru.txt`); its evidence is then located in that document only, and the
+report groups by document too.
+
 Every line is checked before anything is answered: JSON syntax, every field present with the right
 type, a known `type` and `language`, `answerable` consistent with the type, and each evidence string
 an exact substring of some corpus document. All problems are collected and raised together as one
@@ -62,6 +66,7 @@ class Case:
     evidence: tuple[Evidence, ...]
     keywords: tuple[str, ...]
     line: int
+    doc: str | None = None  # the document the question is about, when the set names it
 
     @property
     def evidence_is_target(self) -> bool:
@@ -79,7 +84,7 @@ class Case:
             "answer": self.answer,
             "evidence": [e.text for e in self.evidence],
             "keywords": list(self.keywords),
-        }
+        } | ({"doc": self.doc} if self.doc else {})
 
 
 def locate(text: str, corpus: Mapping[str, str]) -> tuple[Span, ...]:
@@ -117,11 +122,19 @@ def _check_row(row: Any, corpus: Mapping[str, str] | None) -> tuple[list[str], C
     for name in ("evidence", "keywords"):
         if not all(isinstance(x, str) and x for x in row[name]):
             problems.append(f"field {name!r} must be a list of non-empty strings")
+    doc = row.get("doc")
+    if doc is not None and not (isinstance(doc, str) and doc):
+        problems.append("field 'doc' must be a non-empty string (a document id)")
+    elif doc is not None and corpus is not None and doc not in corpus:
+        problems.append(f"document {doc!r} is not in the corpus")
     if problems:
         return problems, None, row["id"]
+    # a question about one document is judged by its evidence there only: the same sentence
+    # in another document is not what the question asked about
+    scope = {doc: corpus[doc]} if corpus is not None and doc is not None else corpus
     evidence: list[Evidence] = []
     for text in row["evidence"]:
-        spans = locate(text, corpus) if corpus is not None else ()
+        spans = locate(text, scope) if scope is not None else ()
         if corpus is not None and not spans:
             problems.append(f"evidence is not an exact substring of the corpus: {text[:60]!r}")
         evidence.append(Evidence(text, spans))
@@ -137,6 +150,7 @@ def _check_row(row: Any, corpus: Mapping[str, str] | None) -> tuple[list[str], C
         evidence=tuple(evidence),
         keywords=tuple(row["keywords"]),
         line=0,
+        doc=doc,
     )
     return problems, case, row["id"]
 

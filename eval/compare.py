@@ -42,7 +42,7 @@ def metric_diffs(ma: Mapping[str, Any], mb: Mapping[str, Any]) -> list[tuple[str
     groups: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
         ("overall", ma["overall"], mb["overall"])
     ]
-    for key in ("language", "type"):
+    for key in ("doc", "language", "type"):
         for g in sorted(set(ma.get(key, {})) | set(mb.get(key, {}))):
             groups.append((f"{key}={g}", ma.get(key, {}).get(g, {}), mb.get(key, {}).get(g, {})))
     for label, a, b in groups:

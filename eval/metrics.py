@@ -9,6 +9,8 @@ Retrieval (answerable questions only; an evidence string's location is found onc
   characters have been read; the last counted passage is cut at the budget
   (`[start, start + rest)`).
   Overlapping passages spend the budget twice: it measures what the LLM reads.
+- `shown_recall`: `recall_at_k` over the passages the model was shown (the first `Answer.shown`
+  of those retrieved): whether the evidence was in front of it at all.
 - `hit_at_k`: 1 when *every* evidence string is found by the top-k passages, else 0.
 - `rr` (reciprocal rank): 1/r for the smallest r such that passages 1..r together find at least one
   evidence string (so a string split over two chunks counts at the rank of the second); 0 when the
@@ -203,8 +205,9 @@ def answer_scores(
 
 # --- aggregation --------------------------------------------------------------------------------
 MEANS = (
-    "recall_at_k", "recall_at_chars", "hit_at_k", "rr", "keyword_acc", "over_refusal",
-    "correct_refusal", "premise_cites_evidence", "cites_evidence", "language_ok", "wrong",
+    "recall_at_k", "recall_at_chars", "hit_at_k", "rr", "shown_recall", "keyword_acc",
+    "over_refusal", "correct_refusal", "premise_cites_evidence", "cites_evidence", "language_ok",
+    "wrong",
 )  # fmt: skip
 RATIOS = {"citation_precision": ("cit_on_evidence", "cit_total")}
 SUMS = ("broken_spans",)
@@ -245,12 +248,16 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+GROUPS = ("doc", "language", "type")
+
+
 def grouped(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """`aggregate` overall, by `language` and by `type` (rows carry those two keys)."""
+    """`aggregate` overall, by `doc` (rows of sets that name it), by `language` and by `type`."""
     out: dict[str, Any] = {"overall": aggregate(rows)}
-    for key in ("language", "type"):
+    for key in GROUPS:
         groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for r in rows:
-            groups[str(r[key])].append(r)
+            if r.get(key) is not None:
+                groups[str(r[key])].append(r)
         out[key] = {g: aggregate(rs) for g, rs in sorted(groups.items())}
     return out

@@ -90,12 +90,16 @@ def evaluate_case(
     """One results.jsonl row: input, output, timings and every score (flat, for `grouped`)."""
     scores = answer_scores(case, answer, document_text=document_text, secrets=secrets)
     retrieval = retrieval_scores(case, answer.passages, k=len(answer.passages) or 1)
+    if retrieval and answer.shown:
+        shown = retrieval_scores(case, answer.passages, k=answer.shown)
+        retrieval["shown_recall"] = shown["recall_at_k"]
     latency = {k: float(v) for k, v in answer.timings_ms.items()}
     latency["wall"] = wall_ms
     out = answer.to_dict()
     return {
         "id": case.id,
         "line": case.line,
+        "doc": case.doc,
         "question": case.question,
         "language": case.language,
         "type": case.type,
@@ -115,6 +119,7 @@ def evaluate_case(
         "passages": out["passages"],
         "timings_ms": out["timings_ms"],
         "raw": answer.raw,
+        "checks": list(answer.checks),
         "missing_keywords": missing_keywords(answer.text, case.keywords) if case.answerable else [],
         **retrieval,
         **scores,

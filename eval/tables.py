@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-RETRIEVAL_COLUMNS = ("recall_at_k", "recall_at_chars", "hit_at_k", "mrr")
+RETRIEVAL_COLUMNS = ("shown_recall", "recall_at_k", "recall_at_chars", "hit_at_k", "mrr")
 ANSWER_COLUMNS = (
     "keyword_acc", "over_refusal", "correct_refusal", "premise_cites_evidence",
     "citation_precision", "cites_evidence", "broken_spans", "language_ok",
 )  # fmt: skip
 
 SHORT = {
+    "shown_recall": "evidence shown",
     "recall_at_k": "recall@k",
     "recall_at_chars": "recall@2000ch",
     "hit_at_k": "hit@k",
@@ -41,7 +42,7 @@ def fmt(value: Any) -> str:
 def grouped_rows(grouped: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(label, metrics) for overall, then each language, then each type."""
     rows: list[tuple[str, Mapping[str, Any]]] = [("overall", grouped["overall"])]
-    for key in ("language", "type"):
+    for key in ("doc", "language", "type"):
         rows.extend((f"{key}={g}", m) for g, m in grouped.get(key, {}).items())
     return rows
 

@@ -602,6 +602,7 @@ def answer_stream(
             tuple(passages),
             timings,
             result.raw,
+            shown=len(shown),
         )
     )
 

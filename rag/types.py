@@ -62,7 +62,8 @@ class Answer:
     a false
     premise, an attempt to override instructions); a refusal may still carry citations (a corrected
     premise cites what the article says instead). `raw` keeps the LLM's text before citation
-    checking.
+    checking. `shown` is how many of `passages` (the first) the model read; `checks` names the
+    checks after generation that changed the answer (`rag.checks`), in order.
     """
 
     text: str
@@ -72,6 +73,8 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     raw: str = ""
+    shown: int = 0
+    checks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": dict(self.timings_ms),
+            "shown": self.shown,
+            "checks": list(self.checks),
         }
 
 

@@ -114,3 +114,15 @@ def test_load_cases__the_shipped_sets_are_valid_against_the_shipped_article(
 
 def test_locate__finds_nothing_for_absent_text() -> None:
     assert locate("Осака", CORPUS) == ()
+
+
+def test_parse_cases__a_named_document_scopes_the_evidence() -> None:
+    (case,) = parse_cases(row(evidence=["Tokyo"], doc="b.txt"), {**CORPUS, "c.txt": "Tokyo."})
+    assert case.doc == "b.txt"
+    assert [s.doc_id for s in case.evidence[0].spans] == ["b.txt"]
+    assert case.to_dict()["doc"] == "b.txt"
+
+
+def test_parse_cases__an_unknown_document_is_named() -> None:
+    with pytest.raises(EvalDataError, match=r"'z\.txt' is not in the corpus"):
+        parse_cases(row(doc="z.txt"), CORPUS)

@@ -237,3 +237,14 @@ def test_grouped__splits_by_language_and_type() -> None:
     assert g["overall"]["keyword_acc"] == 0.5
     assert g["language"]["ru"]["n"] == 2 and g["language"]["en"]["keyword_acc"] == 0.0
     assert g["type"]["injection"]["correct_refusal"] == 1.0 and g["type"]["fact"]["n"] == 2
+
+
+def test_grouped__splits_by_document_when_rows_name_it() -> None:
+    rows = [
+        {"doc": "a.txt", "language": "ru", "type": "fact", "keyword_acc": 1.0},
+        {"doc": "b.txt", "language": "ru", "type": "fact", "keyword_acc": 0.0},
+        {"doc": None, "language": "ru", "type": "fact", "keyword_acc": 0.0},
+    ]
+    g = grouped(rows)
+    assert g["doc"] == {"a.txt": g["doc"]["a.txt"], "b.txt": g["doc"]["b.txt"]}
+    assert g["doc"]["a.txt"]["keyword_acc"] == 1.0 and g["overall"]["n"] == 3
