@@ -73,9 +73,6 @@ class SearchResponse(BaseModel):
     passages: list[PassageOut]
     timings_ms: dict[str, float]
     shown: int = Field(0, description="How many of `passages` (the first) the model read.")
-    checks: list[str] = Field(
-        default_factory=list, description="The checks after generation that changed the answer."
-    )
 
 
 class AskResponse(BaseModel):

@@ -119,7 +119,6 @@ def evaluate_case(
         "passages": out["passages"],
         "timings_ms": out["timings_ms"],
         "raw": answer.raw,
-        "checks": list(answer.checks),
         "missing_keywords": missing_keywords(answer.text, case.keywords) if case.answerable else [],
         **retrieval,
         **scores,

@@ -69,7 +69,6 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
         timings_ms={str(k): float(v) for k, v in (d.get("timings_ms") or {}).items()},
         raw=str(d.get("raw", "")),
         shown=int(d.get("shown") or 0),
-        checks=tuple(str(c) for c in d.get("checks") or ()),
     )
 
 

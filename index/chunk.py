@@ -140,8 +140,7 @@ def _key(word: str) -> str:
 
 
 def word_counts(text: str) -> Counter[str]:
-    """How often each word (by `_key`) occurs in `text`: what `names_before` and
-    `speaker_sentence` call rare."""
+    """How often each word (by `_key`) occurs in `text`: what `names_before` calls rare."""
     return Counter(map(_key, _WORD.findall(text)))
 
 
@@ -173,89 +172,6 @@ def names_before(
     nearest_first = [w for w in dict.fromkeys(reversed(found)) if _key(w) not in inside]
     rarest = sorted(nearest_first, key=lambda w: counts[_key(w)])  # stable: nearest among equals
     return " ".join(rarest[:CONTEXT_NAMES])
-
-
-# Two capitalised words after another word: a full name ("политолог Арсен Сарсеков")
-_FULL_NAME = re.compile(
-    r"(?<=\s)([A-ZА-ЯЁ][a-zа-яё]+)\s+([A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ][a-zа-яё]+)?)"
-)
-
-
-# Reported speech: a paragraph opening with a dash, closing a quote with "– уверен политолог", or
-# saying "По его словам", "Как считает ...". A person introduced once is quoted for paragraphs
-# after, each marked so; an editorial paragraph, which has no such mark, ends the quote.
-_SPEECH = re.compile(
-    r"^[-–—]\s"
-    r"|\s[-–—]\s*(?:уверен|заключа|говор|отмеча|счита|напомина|перечисля|дели|подч[её]рк|полага"
-    r"|добав|резюмир|поясн|сказал|заявил|отметил)"
-    r"|\b(?:по|с|на)\s+(?:его|её|ее|их)\s+(?:слов|мнени|оценк|точк|взгляд)"
-    r"|\bпо\s+мнению\b|\bкак\s+(?:счита|указыва|отмеча|полага|подч[её]ркива|говор|заявля|напомина)"
-    r"|\b(?:he|she|they)\s+(?:said|says|added|argued|noted)\b|\baccording\s+to\s+(?:him|her)\b",
-    re.IGNORECASE,
-)
-
-
-def reported_speech(paragraph: str) -> bool:
-    return _SPEECH.search(paragraph) is not None
-
-
-def speaker_sentence(
-    text: str, start: int, end: int, *, window: int, counts: Counter[str] | None = None
-) -> tuple[int, int] | None:
-    """(start, end) of the nearest sentence before `start` that introduces a person by full name,
-    unless text[start:end] names them itself. It is looked for in the `window` characters before
-    `start`, and further back for as long as every paragraph from the passage's back is reported
-    speech (`_SPEECH`): a quote goes on for paragraphs, however far from its introduction. A
-    person is introduced once, by first name and surname, then quoted ("На его взгляд, ..."): a
-    first name met only once in the document, before a surname met at most three times, marks
-    that sentence (places like «Центральная Азия» recur and do not)."""
-    if window <= 0:
-        return None
-    counts = counts if counts is not None else word_counts(text)
-    inside = _keys_in(text, start, end)
-    lo = max(0, start - window)
-    own_start = text.rfind("\n", 0, start) + 1
-    own_end = text.find("\n", start)
-    own_end = len(text) if own_end < 0 else own_end
-    quoted = reported_speech(text[own_start:own_end])
-    for p_start, p_end in reversed(list(paragraphs(text[:start]))):
-        if p_end <= lo and not quoted:
-            break
-        floor = 0 if quoted else lo  # a sentence cut by the window is still quoted whole
-        found = None
-        for s, e in sentences(text, p_start, p_end):
-            if e > floor and _introduces(text, s, e, counts, inside):
-                found = (s, e)
-        if found is not None:
-            return found
-        if p_start != own_start:  # the passage's own paragraph was judged whole
-            quoted = quoted and reported_speech(text[p_start:p_end])
-    return None
-
-
-def introductions(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every sentence introducing a person by full name (as `speaker_sentence`
-    finds them): the people the text quotes, in order."""
-    counts = word_counts(text)
-    return [
-        (s, e)
-        for p_start, p_end in paragraphs(text)
-        for s, e in sentences(text, p_start, p_end)
-        if _introduces(text, s, e, counts, set())
-    ]
-
-
-def full_names(text: str) -> list[tuple[str, str]]:
-    """(first name, surname) pairs the text writes ("политолог Арсен Сарсеков")."""
-    return [(m.group(1), m.group(2)) for m in _FULL_NAME.finditer(text)]
-
-
-def _introduces(text: str, start: int, end: int, counts: Counter[str], inside: set[str]) -> bool:
-    for m in _FULL_NAME.finditer(text, start, end):
-        first, surname = _key(m.group(1)), _key(m.group(2))
-        if counts[first] == 1 and counts[surname] <= 3 and surname not in inside:
-            return True
-    return False
 
 
 def chunk_text(

@@ -13,7 +13,6 @@ import os
 import pickle
 import re
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -80,7 +79,6 @@ class LexicalIndex:
     chunks: list[StoredChunk]
     _bm25: bm25s.BM25 | None
     generation: int = -1
-    _df: Counter[str] | None = None  # chunks holding each stem, counted on first use (`rare`)
     tokenizer: int = TOKENIZER_VERSION
 
     @classmethod
@@ -96,12 +94,6 @@ class LexicalIndex:
     def vocabulary(self) -> list[str]:
         """The stems the index holds."""
         return [t for t in self._bm25.vocab_dict if t] if self._bm25 is not None else []
-
-    def rare(self, stems: list[str], share: float) -> list[str]:
-        """The stems found in at most `share` of the chunks: what tells one chunk from another."""
-        if self._df is None:
-            self._df = Counter(t for c in self.chunks for t in set(tokenize(c.index_text)))
-        return [t for t in stems if self._df[t] <= share * len(self.chunks)]
 
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         return self.search_stems(tokenize(query), n)

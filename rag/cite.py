@@ -12,36 +12,30 @@ instead, and a marker moves to a passage whose nearest sentence is clearly neare
 
 Repairs: a marker pointing at an unsupporting passage moves to the passage that supports the claim
 best; markers pointing at no passage are dropped; a sentence with no supporting passage is dropped.
-Among passages that support a claim, the one that also holds the question's words is cited ("Это
-сказал Шамсуддинов" is supported wherever he is named, sourced where he says it); when the name and
-the quoted words are sentences apart, both sentences are cited. `premise_correction` and
-`extractive` quote the passage sentence closest to the question, for the pipeline's refusals and
-fallbacks. A sentence that only restates the question is supported by nothing (`restates`);
-`truncated_copy` tells the pipeline when a sentence is a shortened copy of its source.
-Citations are renumbered 1..n in order of appearance; `quote == document_text[start:end]` holds
-by construction (passages carry exact offsets). Does not decide refusals (the pipeline does).
+Among passages that support a claim, the one that also holds the question's words is cited (a
+name is supported wherever it is written, but sourced where the asked-about words are). A
+sentence that only restates the question is supported by nothing (`restates`), nor is one that
+names what the passages name elsewhere but not where it cites (`unnamed`), nor a Russian one that
+slips into Latin words no source holds (`slips_language`). Citations are renumbered 1..n in
+order of appearance; `quote == document_text[start:end]` holds by construction (passages carry
+exact offsets). Does not decide refusals (the pipeline does).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from index.chunk import full_names, is_question
+from index.chunk import is_question
 from rag.language import (
-    asks_for_person,
     contradicts_premise,
     detect_language,
     fold,
     looks_like_injection,
-    negates,
-    person_kind,
     skeleton,
-    without_person_words,
 )
 from rag.types import Citation, Language, Passage
 
@@ -51,30 +45,23 @@ if TYPE_CHECKING:
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|\]\s*\[)\s*\d{1,3})*)\s*\]")
 _WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)*")
 _LATIN = re.compile(r"[a-z]{3,}")
+# A name: a capitalised word, whole ("АлашОрды"); past a text's first word, where capitals
+# mark names rather than the start of a sentence.
+_CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")
+_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")
+_LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
 _SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
 _ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
 _ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
 SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must contain
 TOPICAL_GAP = 0.2  # a passage must hold this much more of the question to be preferred
-# A claim whose span shares no word with the question, words asking for a person aside ("Арсен
-# Сарсеков", supported where he is introduced), also cites its passage's sentence sharing most of
-# the question, when that holds at least this share of it: where the asked-about words are said.
-# Measured on dev: 0.5 left "which two experts" citing only the two introductions; 0.2 adds both
-# quotes and changes nothing else.
-TOPICAL_MIN = 0.2
 # An English claim's marker moves to another passage only when that one holds this much of the
 # claim (a name, a number counting 2): a single 4-letter skeleton match is as often chance.
 EN_MOVE_HITS = 2
 # ... or, with a sentence encoder, when that passage's closest sentence is this much closer (cosine)
 # to the question and claim than the marked passage's, and holds as much of the claim's names.
 NEAR_MARGIN = 0.02
-PREMISE_SHARE = 0.3  # a sentence negating the question's premise must share this much of it
-EXTRACT_SHARE = 0.5  # an extractive answer's sentence must share this much of the question...
-CITED_SHARE = 0.3  # ... or this much, in a passage the model cited (see `extractive`)
 ECHO_SHARE = 0.5  # see `_Checker.restates`
-COPY_MIN = 5  # see `truncated_copy`
-COPY_SHARE = 0.8
-COPY_DROPPED = 4
 
 _STOP = set(
     """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
@@ -225,6 +212,13 @@ def _relevance(asked: set[str], span: str) -> float:
     return len(asked & _prefixes(span)) / len(asked) if asked else 0.0
 
 
+def name_key(word: str) -> str:
+    """A name's stem: its first four letters, fewer for a short name, so that "Азию" meets
+    "Азии" and "Казахстан" meets "Казахстана"."""
+    w = fold(word)
+    return w[: min(4, max(3, len(w) - 1))]
+
+
 def _derived(numbers: frozenset[str]) -> set[str]:
     ints = [int(n) for n in numbers if n.isdigit() and len(n) < 6]
     return {str(abs(a - b)) for a in ints for b in ints if a != b}
@@ -265,34 +259,19 @@ class _Checker:
     def asked(self) -> set[str]:
         return asked_words(self.question)
 
-    def _first_names_of_asked(self, claim: str) -> list[str]:
-        """First names the claim gives to people the question names by surname (a short one
-        too: "Асо")."""
-        asked = {name_key(w) for w in _SHORT_NAME.findall(self.question)}
-        return [first for first, surname in full_names(f" {claim}") if name_key(surname) in asked]
-
     def restates(self, claim: str) -> bool:
         """The claim adds no content word or number to the question ("Эксперты подчёркивают, что
         японский подход деполитизирован" for "Какие эксперты подчёркивают, что ..."): it answers
         nothing, whatever it cites. In English it must also repeat ECHO_SHARE of the question: a
         short claim made of question words may pick one of the options the question names
-        ("Japan" for "which side called it off"), and an English answer has no extractive
-        fallback to take its place (a Russian one does); not so when the question asks who.
-        A claim negating the question's premise corrects it. A claim with no content word or
-        number at all ("Yes", "It is") restates
+        ("Japan" for "which side called it off"). A claim negating the question's premise
+        corrects it. A claim with no content word or number at all ("Yes", "It is") restates
         whatever was asked: "Yes [1]" to "Was the summit held in Astana?" cited a sentence that
         merely names Astana."""
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
-        # "Мухаммаду Шамсуддинов" for "Кто, по словам Шамсуддинова, ...?", "Таро Асо считает
-        # ..." for "Почему Асо считает ...?": the first name adds nothing when the question
-        # names the person already
-        said -= {s for first in self._first_names_of_asked(claim) for s in _stems(first)}
-        # A person named only by the question's words is no answer to "who": "Kyrgyzstan [1]"
-        # for "Who represented Kyrgyzstan?" picks no option, whatever share it repeats.
-        picks = self.language == "en" and not asks_for_person(self.question)
-        share = ECHO_SHARE if picks else 0.0
+        share = ECHO_SHARE if self.language == "en" else 0.0
         new = said - self.asked
         if self.language == "en":
             # English inflects inside the first five letters: "calls" repeats "call"
@@ -307,23 +286,6 @@ class _Checker:
 
     def relevance(self, span: str) -> float:
         return _relevance(self.asked, span)
-
-    @cached_property
-    def topic(self) -> set[str]:
-        return _stems(without_person_words(self.question))
-
-    def off_topic(self, span: str, topical: float = 1.0) -> bool:
-        """The span shares no word with the question, words asking for a person aside: an
-        introduction ("... эксперт Василий Папава") shares "эксперт" with "Какой эксперт назвал
-        ...?" and still says nothing of what was asked. For a question asking who, it is also
-        off topic when a sentence holding `topical` of the question holds TOPICAL_GAP more of it
-        than the span: "Личный прогноз саммита изложил ... Ованнисян" shares "саммит" with "Кто
-        видит в саммите шанс ... разнообразить внешнеэкономические связи?", which he answers
-        paragraphs later."""
-        own = _relevance(self.topic, span)
-        if own == 0:
-            return True
-        return asks_for_person(self.question) and own + TOPICAL_GAP <= topical
 
     def score(self, claim: str, span: str) -> float:
         """Share of the claim's new content found in `span`; numbers found there count double."""
@@ -374,13 +336,10 @@ def best_span(checker: _Checker, claim: str, passage: Passage, near: Sequence[fl
 
 
 def _topical(checker: _Checker, passage: Passage) -> tuple[float, int, int]:
-    """(relevance, start, end) of the passage sentence sharing most words with the question,
-    the words asking for a person aside (`without_person_words`): "Какой казахстанский политолог
-    считает подход деполитизированным?" is asked where the approach is discussed, not where he
-    is introduced as "казахстанский политолог"."""
+    """(relevance, start, end) of the passage sentence sharing most words with the question."""
     best = (0.0, 0, 0)
     for a, b in statements(passage.text):
-        r = _relevance(checker.topic, passage.text[a:b])
+        r = checker.relevance(passage.text[a:b])
         if r > best[0] + 1e-9:
             best = (r, a, b)
     return best
@@ -472,18 +431,6 @@ def _nearness(
     return out
 
 
-def _nearest_elsewhere(passage: Passage, near: Sequence[float], a: int, b: int) -> tuple[int, int]:
-    """The passage sentence nearest the question and claim, when it lies outside text[a:b] and
-    is NEAR_MARGIN nearer than the sentences inside; else (0, 0)."""
-    spans = statements(passage.text)
-    inside = [v for (sa, sb), v in zip(spans, near, strict=False) if a <= sa and sb <= b]
-    k = max(range(len(near)), key=lambda i: near[i], default=None)
-    if k is None or not inside or near[k] < max(inside) + NEAR_MARGIN:
-        return 0, 0
-    ta, tb = spans[k]
-    return (ta, tb) if tb <= a or ta >= b else (0, 0)
-
-
 def cite(
     raw: str,
     passages: Sequence[Passage],
@@ -500,7 +447,7 @@ def cite(
     latin = frozenset(
         w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
     )
-    names = frozenset(name_key(w) for p in passages for w in later_names(p.text))
+    names = frozenset(name_key(w) for p in passages for w in _NAME.findall(p.text))
     checker = _Checker(question, lang, known | _derived(known), known, latin, names)
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
@@ -527,28 +474,11 @@ def cite(
         for n in chosen:
             p = passages[n - 1]
             _, a, b = scored[n]
-            spans = [(a, b)]
-            if lang == "ru":
-                # the claim's support says nothing of what was asked (a name in one sentence, the
-                # quoted words three sentences on): cite the question's sentence too
-                r, ta, tb = topical[n - 1]
-                if r >= TOPICAL_MIN and checker.off_topic(p.text[a:b], r) and (tb <= a or ta >= b):
-                    # ... or that sentence alone, when it names whom the claim names ("Как
-                    # указывает Ованнисян, ..."): the introduction adds nothing the answer needs
-                    named = _named_in(claim.text, p.text[ta:tb])
-                    spans = [(ta, tb)] if named else [*spans, (ta, tb)]
-            elif claim_near and asks_for_person(question):
-                # the same across languages, where only the embedding can say which sentence
-                # holds what was asked: "Papava [1][2]", his name and where he says it
-                ta, tb = _nearest_elsewhere(p, claim_near[n - 1], a, b)
-                if tb > ta:
-                    spans.append((ta, tb))
-            for sa, sb in spans:
-                key = (p.doc_id, p.start + sa, p.start + sb)
-                if key not in keys:
-                    keys[key] = Citation(len(keys) + 1, p.doc_id, key[1], key[2], p.text[sa:sb])
-                if keys[key].n not in ns:
-                    ns.append(keys[key].n)
+            key = (p.doc_id, p.start + a, p.start + b)
+            if key not in keys:
+                keys[key] = Citation(len(keys) + 1, p.doc_id, key[1], key[2], p.text[a:b])
+            if keys[key].n not in ns:
+                ns.append(keys[key].n)
         support.append(max(scored[n][0] for n in chosen))
         body = claim.text.rstrip()
         end = re.search(r"[.!?…]+$", body)
@@ -563,266 +493,3 @@ def cite(
         sentences=len(claims),
         support=tuple(support),
     )
-
-
-def _best_sentence(
-    question: str, passages: Sequence[Passage], keep: Callable[[str], bool], min_share: float
-) -> CiteResult:
-    """The passage sentence sharing most of the question's content words among those `keep`
-    accepts, quoted with its citation, when it shares at least `min_share` of them; else empty."""
-    asked = asked_words(question)
-    best: tuple[float, Passage | None, int, int] = (0.0, None, 0, 0)
-    for p in passages:
-        if looks_like_injection(p.text):
-            continue
-        for a, b in statements(p.text):
-            share = _relevance(asked, p.text[a:b])
-            if share > best[0] and keep(p.text[a:b]):
-                best = (share, p, a, b)
-    share, found, a, b = best
-    if found is None or share < min_share:
-        return CiteResult(text="", citations=())
-    return _sentence_answer(found, a, b, share)
-
-
-def _sentence_answer(passage: Passage, a: int, b: int, support: float) -> CiteResult:
-    """passage.text[a:b] as a one-sentence answer citing itself."""
-    quote = passage.text[a:b]
-    cit = Citation(1, passage.doc_id, passage.start + a, passage.start + b, quote)
-    return CiteResult(
-        text=f"{quote.rstrip('.!?… ')} [1].", citations=(cit,), sentences=1, support=(support,)
-    )
-
-
-# A second question joined to the first: "... о чём оно просило и какие документы ...?", not
-# one a verb asks ("Какой политолог объяснил, почему встречу перенесли?")
-_SECOND_PART = re.compile(
-    r"\sи\s+(?:о\s+ч[её]м|как(?:ой|ая|ое|ие|их|им|ую|ого)|кто|когда|где|сколько|почему|зачем)\b",
-    re.I,
-)
-PART_GAIN = 2  # see `other_part`
-
-
-def other_part(question: str, answer: CiteResult, passages: Sequence[Passage]) -> CiteResult:
-    """For a question of two parts or more: the shown sentence, cited nowhere in the answer,
-    that holds the most question words (PART_GAIN at least) that neither the answer nor its
-    quotes hold, quoted with its citation; else empty. The small model answers the first part
-    ("АлашОрды [1]") of "Какое правительство обращалось к Токио, о чём оно просило и какие
-    документы стоило бы передать Казахстану?", whose last part is the next sentence."""
-    if not _SECOND_PART.search(question):
-        return CiteResult(text="", citations=())
-    said = f"{answer.text} {' '.join(c.quote for c in answer.citations)}"
-    wanted = asked_words(question) - _prefixes(said)
-    cited = [(c.doc_id, c.start, c.end) for c in answer.citations]
-    best: tuple[int, Passage | None, int, int] = (PART_GAIN - 1, None, 0, 0)
-    for p in passages:
-        if looks_like_injection(p.text):
-            continue
-        for a, b in statements(p.text):
-            start, end = p.start + a, p.start + b
-            if any(d == p.doc_id and s < end and start < e for d, s, e in cited):
-                continue
-            gain = len(wanted & _prefixes(p.text[a:b]))
-            if gain > best[0]:
-                best = (gain, p, a, b)
-    gain, found, a, b = best
-    return (
-        CiteResult(text="", citations=()) if found is None else _sentence_answer(found, a, b, gain)
-    )
-
-
-def extractive(
-    question: str,
-    passages: Sequence[Passage],
-    *,
-    cited: Sequence[int] = (),
-    min_share: float = EXTRACT_SHARE,
-    cited_share: float = CITED_SHARE,
-) -> CiteResult:
-    """The passage sentence closest to the question (see `_best_sentence`). In a passage the
-    model cited (`cited`: 1-based numbers) a sentence needs only `cited_share` of the question's
-    words: the marker is evidence of its own that the answer is there, even when the sentence
-    the model wrote around it was dropped."""
-    found = [
-        _best_sentence(question, [passages[n - 1]], lambda _: True, cited_share)
-        for n in dict.fromkeys(cited)
-        if 0 < n <= len(passages)
-    ]
-    found.append(_best_sentence(question, passages, lambda _: True, min_share))
-    return max(found, key=lambda r: r.support[0] if r.support else -1.0)
-
-
-def question_share(question: str, text: str) -> float:
-    """Share of the question's content words (`asked_words`) that `text` holds."""
-    return _relevance(asked_words(question), text)
-
-
-def truncated_copy(claim: str, quote: str) -> bool:
-    """True when the claim is a long copy of `quote` cut short: at least COPY_MIN content words,
-    COPY_SHARE of them from the quote, which has COPY_DROPPED content words more ("Астана
-    позиционирует себя как точку входа для японского капитала" of a sentence that goes on to
-    «безопасный терминал»). A short answer ("Саммит прошёл в Токио") is brief on purpose, and a
-    copy that leaves out only a name of two or three words is kept as written."""
-    said = _stems(claim)
-    if len(said) < COPY_MIN:
-        return False
-    copied = len(said & _prefixes(quote)) / len(said)
-    return copied >= COPY_SHARE and len(_stems(quote) - _prefixes(claim)) >= COPY_DROPPED
-
-
-def misstates_number(question: str, answer: str, passages: Sequence[Passage]) -> bool:
-    """True when the question asserts a number of two or more digits that no passage holds and
-    the answer gives another number that the passages do ("Почему формат появился только в 2015
-    году?" -> "Формат родился в 2004 году [1]"): the answer corrects the question's premise, and
-    must say so rather than read as an answer to it."""
-    held = {n for p in passages for n in _numbers(p.text)}
-    asserted = {n for n in _numbers(question) if len(n.replace(".", "")) > 1}
-    given = (_numbers(answer) & held) - _numbers(question)
-    return bool(asserted - held) and bool(given)
-
-
-DISTINCT_SHARE = 0.1  # see `distinctive`
-
-
-def distinctive(question: str, documents: Sequence[str]) -> set[str]:
-    """The question's content words (words asking for a person aside) that the documents use in
-    few paragraphs (at most DISTINCT_SHARE of them) or in none: what tells a passage about what
-    was asked from one that merely shares its topic ("Узбекистана", "провал", not "саммите")."""
-    topic = _stems(without_person_words(question))
-    paragraphs = [line for text in documents for line in text.split("\n") if line.strip()]
-    limit = max(1, int(DISTINCT_SHARE * len(paragraphs)))
-    used = Counter(k for line in paragraphs for k in topic & _prefixes(line))
-    return {k for k in topic if used[k] <= limit}
-
-
-def off_question(question: str, passages: Sequence[Passage], documents: Sequence[str]) -> bool:
-    """True when the question has `distinctive` words in `documents` and no passage holds one,
-    by its first four letters: a short word inflects inside five ("Южной Кореей", "Южная
-    Корея")."""
-    wanted = {w[:4] for w in distinctive(question, documents)}
-    return bool(wanted) and not any(wanted & _prefixes(p.text) for p in passages)
-
-
-_CAPITALISED = re.compile(r"[A-ZА-ЯЁ][a-zа-яё]{3,}")
-_NAME = re.compile(rf"(?<=\s){_CAPITALISED.pattern}")  # a capitalised word past a text's first
-_SHORT_NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{2,}")  # a surname of three letters too: "Асо"
-_CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")  # whole: "АлашОрды", not "Алаш" and "Орды"
-_LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
-
-
-def _named_in(claim: str, sentence: str) -> bool:
-    """True when the claim names somebody (its capitalised words past the first, or its one
-    capitalised word: "Армянский политолог Ованнисян", "Ованнисян") and `sentence` holds every
-    name."""
-    names = {name_key(w) for w in _NAME.findall(claim) or _CAPITALISED.findall(claim)[:1]}
-    return bool(names) and names <= {name_key(w) for w in _words(sentence)}
-
-
-def later_names(text: str) -> list[str]:
-    """The capitalised words of `text` past its first: the names it may hold."""
-    return _NAME.findall(text)
-
-
-# The kind of person whose view a question asks for: "по мнению грузинского эксперта"
-_SOURCE_KIND = re.compile(
-    r"\b(?:по\s+(?:мнению|словам|оценке)|according\s+to)\s+(?:the\s+)?([^\W\d_]+)", re.I
-)
-
-
-def other_kind(question: str, answer: str, citations: Sequence[Citation]) -> bool:
-    """True when a question asks for a person of some kind ("Какой китайский эксперт ...?") and
-    the cited sentences naming the answer's people never say it ("... поделился и грузинский
-    политолог ... Василий Папава"): somebody, but not who was asked for. The kind is the
-    adjective's stem ("кита" meets "Китая", "япон" meets "Японии"); a sentence names a person
-    when it holds a capitalised word of the answer."""
-    asked = person_kind(question)
-    if asked is None or not citations:
-        return False
-    source = _SOURCE_KIND.search(question)
-    if source and fold(source.group(1)).startswith(asked):
-        return False  # "Чем, по мнению грузинского эксперта, ...?" says whose view, not who
-    kind = name_key(asked)
-    names = {name_key(w) for w in _CAPITALISED.findall(answer)}
-    naming = [c.quote for c in citations if names & {name_key(w) for w in _words(c.quote)}]
-    return not any(
-        w.startswith(kind) for q in naming or [c.quote for c in citations] for w in _words(q)
-    )
-
-
-def name_key(word: str) -> str:
-    """A name's stem: its first four letters, fewer for a short name, so that "Азию" meets
-    "Азии", "Казахстан" meets "Казахстана" and "Япония" meets "японской"."""
-    w = fold(word)
-    return w[: min(4, max(3, len(w) - 1))]
-
-
-def unheld_names(question: str, sources: Sequence[str]) -> dict[str, str]:
-    """{stem: word} of the names the question holds (capitalised words past its first) that no
-    source text does."""
-    asked = {name_key(w): w for w in _NAME.findall(question)}
-    held = {name_key(w) for text in sources for w in _words(text)}
-    return {k: w for k, w in asked.items() if k not in held}
-
-
-def unheld_words(question: str, passages: Sequence[Passage]) -> set[str]:
-    """The question's content words that no passage holds, less its names (`unheld_names`
-    sees to those, through who is quoted), question words and words asking for a person:
-    "наводнения" in "Почему Шамсуддинов утверждает, что встречу отменили из-за
-    наводнения?", shown the passage that says "из-за угроз мощного землетрясения"."""
-    names = {name_key(w) for w in _NAME.findall(question)}
-    asked = {
-        s
-        for s in _stems(without_person_words(question))
-        if not _INTERROGATIVE.match(s) and name_key(s) not in names
-    }
-    held = set().union(*(_prefixes(p.text) for p in passages))
-    return asked - held
-
-
-def unsourced_names(question: str, answer: str, sources: Sequence[str]) -> set[str]:
-    """Names the question asserts that the answer repeats but no source text holds: "Почему
-    встречу 2024 года отменил Казахстан?" answered "Казахстан отменил встречу ... [1]" from a
-    passage that says "отменена со стороны Японии". The answer's other words are supported; the
-    name, its premise, is not."""
-    said = {name_key(w) for w in _words(answer)}
-    return {w for k, w in unheld_names(question, sources).items() if k in said}
-
-
-def premise_correction(
-    question: str, passages: Sequence[Passage], *, min_share: float = PREMISE_SHARE
-) -> CiteResult:
-    """The passage sentence closest to the question among those that negate what it asserts
-    ("Почему Япония требует лояльности?" -> "Япония не требует политической лояльности..."): lets
-    a refusal say what the article says instead, as a corrected premise must."""
-    return _best_sentence(
-        question, passages, lambda sentence: contradicts_premise(sentence, question), min_share
-    )
-
-
-def nearest_negation(
-    question: str,
-    passages: Sequence[Passage],
-    encoder: Embedder,
-    keep: Callable[[str], bool] = negates,
-) -> CiteResult:
-    """The passage sentence nearest the question in meaning (`encoder`) among those that negate
-    something (or that `keep` accepts), quoted with its citation; empty when none does. For a
-    reply that says the premise is false and then only echoes it ("That is not so. The summit
-    forces Central Asia to choose between East and West [2]."): the model saw a sentence that
-    denies the premise, and an English question shares no words with a Russian one, so
-    `premise_correction` cannot find it. Only for replies that call the premise false, or with
-    a stricter `keep`: the nearest negating sentence alone would also "correct" a true premise
-    (measured: for an answerable question it can be the nearest sentence)."""
-    found = [
-        (p, a, b)
-        for p in passages
-        if not looks_like_injection(p.text)
-        for a, b in statements(p.text)
-        if keep(p.text[a:b])
-    ]
-    if not found:
-        return CiteResult(text="", citations=())
-    vectors = encoder.embed_passages([p.text[a:b] for p, a, b in found])
-    sims = (vectors @ encoder.embed_query(question)).tolist()
-    k = max(range(len(found)), key=lambda i: sims[i])
-    return _sentence_answer(*found[k], sims[k])

@@ -32,6 +32,7 @@ NO_PASSAGES_RU = "По этому вопросу в статье ничего н
 NO_PASSAGES_EN = "Nothing in the article matches this question."
 
 REFUSAL = {"ru": REFUSAL_RU, "en": REFUSAL_EN}
+NO_PASSAGES = {"ru": NO_PASSAGES_RU, "en": NO_PASSAGES_EN}
 DECLINE = {"ru": DECLINE_RU, "en": DECLINE_EN}
 PREMISE = {"ru": PREMISE_RU, "en": PREMISE_EN}
 

@@ -18,15 +18,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
-from dataclasses import replace
 
-from index.chunk import introductions, speaker_sentence, word_counts
 from index.embed import Embedder
 from index.lexical import LexicalIndex
 from index.store import Store, StoredChunk
 from rag.errors import InvalidInputError
-from rag.language import asks_for_everyone_quoted, by_skeleton, kind_terms, name_terms
+from rag.language import by_skeleton, name_terms
 from rag.settings import Settings
 from rag.types import Passage
 
@@ -36,13 +33,8 @@ _LAT = re.compile(r"[A-Za-z]")
 # Candidates taken from each side, whatever top_k asks for: min-max scaling depends on the pool,
 # so a pool that grew with top_k made the first five passages depend on how many were asked for.
 _POOL = 100
-# Lexical weight for the Russian words an English query names (`HybridRetriever._bridge`), and
-# the share of chunks a kind may be in. Measured on the 44 answerable English questions of dev
-# and the team set (hit@1/2/5): 0.795 / 0.886 / 0.932 without them, 0.886 / 0.932 / 1.0 with
-# them; in the first trial (no share limit) weight 0.25 gave 0.841 / 0.909 / 1.0 and 0.35 the
-# same as 0.3.
+# Lexical weight for the Russian words an English query names (`HybridRetriever._bridge`).
 BRIDGE_WEIGHT = 0.3
-BRIDGE_SHARE = 0.1
 
 
 def cyrillic_share(text: str) -> float:
@@ -85,9 +77,6 @@ class HybridRetriever:
         self.embedder = embedder
         self.mode = settings.retrieval_mode
         self.lexical_weight = settings.lexical_weight
-        self.speaker_window = settings.context_chars
-        # (doc_id, version) -> its text and word counts, for `speaker`
-        self._texts: dict[tuple[str, str], tuple[str, Counter[str]]] = {}
         self._cache_path = settings.data_dir / "lexical" / f"{settings.collection}.pkl"
         self._lock = threading.Lock()
         self._generation = -1
@@ -124,72 +113,12 @@ class HybridRetriever:
     def _visible(self, hits: list[tuple[StoredChunk, float]]) -> list[tuple[StoredChunk, float]]:
         return [(c, s) for c, s in hits if self._committed.get(c.doc_id) == c.doc_hash]
 
-    def _document(self, doc_id: str) -> tuple[str, Counter[str]] | None:
-        """The committed text of `doc_id` and its word counts, or None."""
-        version = self._committed.get(doc_id)
-        if version is None:
-            return None
-        key = (doc_id, version)
-        cached = self._texts.get(key)
-        if cached is None:
-            text = self.store.document_text(doc_id)
-            cached = (text, word_counts(text))
-            self._texts = {key: cached}  # one document at a time is plenty
-        return cached
-
-    def document(self, doc_id: str) -> str | None:
-        """The committed text of `doc_id`, or None when it is not in the index."""
-        cached = self._document(doc_id)
-        return cached[0] if cached else None
-
-    def speaker(self, passage: Passage) -> Passage | None:
-        """The passage widened back to the sentence that introduces the person it quotes, when
-        that sentence lies within `context_chars` before it, or further back through reported
-        speech, and the passage does not name them (see `index.chunk.speaker_sentence`); None
-        otherwise."""
-        cached = self._document(passage.doc_id)
-        if cached is None:
-            return None
-        text, counts = cached
-        if text[passage.start : passage.end] != passage.text:
-            return None  # the document changed since the passage was read
-        span = speaker_sentence(
-            text, passage.start, passage.end, window=self.speaker_window, counts=counts
-        )
-        if span is None:
-            return None
-        return replace(passage, start=span[0], text=text[span[0] : passage.end])
-
     def _bridge(self, query: str) -> list[str]:
-        """The Russian stems a Latin-script query names (`rag.language.kind_terms` and
-        `name_terms`); a kind only when rare (BRIDGE_SHARE): "японск" is in a fifth of the
-        article's chunks and would lift any of them."""
+        """The Russian stems of the names a Latin-script query spells (`name_terms`)."""
         lexical = self._lexical
         if self._words is None or self._words[0] is not lexical:
             self._words = (lexical, by_skeleton(lexical.vocabulary))
-        words = self._words[1]
-        return lexical.rare(kind_terms(query, words), BRIDGE_SHARE) + name_terms(query, words)
-
-    def _introductions_first(
-        self, ranked: list[tuple[StoredChunk, float]]
-    ) -> list[tuple[StoredChunk, float]]:
-        """`ranked`, led by the chunks of its best document that hold a sentence introducing a
-        person it quotes (`index.chunk.introductions`), in reading order: for a question asking
-        for everybody the document quotes, these are where it says whom, while a ranking by
-        similarity finds two or three of them (dev-014: 2 of 5 in the first five passages)."""
-        doc_id = ranked[0][0].doc_id
-        cached = self._document(doc_id)
-        if cached is None:
-            return ranked
-        spans = introductions(cached[0])
-        chunks = self._visible([(c, 0.0) for c in self._lexical.chunks if c.doc_id == doc_id])
-        lead = sorted(
-            (c for c, _ in chunks if any(c.start <= a < c.end for a, _ in spans)),
-            key=lambda c: c.start,
-        )
-        ids = {c.chunk_id for c in lead}
-        best = ranked[0][1]
-        return [(c, best) for c in lead] + [(c, s) for c, s in ranked if c.chunk_id not in ids]
+        return name_terms(query, self._words[1])
 
     def passages(self) -> list[Passage]:
         """Every passage a question can be shown, in index order (score 0)."""
@@ -223,8 +152,6 @@ class HybridRetriever:
             ranked = lexical
         else:
             ranked = fuse(dense, lexical, lexical_weight=weight)
-        if ranked and asks_for_everyone_quoted(query):
-            ranked = self._introductions_first(ranked)
         return [_passage(c, s) for c, s in ranked[:top_k]]
 
 

@@ -58,9 +58,8 @@ class Settings(BaseSettings):
         1000,
         ge=0,
         le=20000,
-        description="Names met in this many characters before a chunk are indexed with it, and "
-        "a question asking for a person is shown the sentence introducing the speaker of a "
-        "passage when it lies this close before it, or further back through reported speech "
+        description="The rarest names met in this many characters before a chunk are indexed "
+        "with it, for the lexical search: a text names a person once and quotes them after "
         "(0: off).",
     )
 
@@ -74,6 +73,18 @@ class Settings(BaseSettings):
     )
 
     # --- generation -----------------------------------------------------------------------------
+    llm_passages: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Passages (of top_k retrieved) shown to the LLM: each adds prompt time.",
+    )
+    passage_chars: int = Field(
+        700,
+        ge=100,
+        description="A longer passage is cut for the prompt after its last whole sentence "
+        "within this many characters.",
+    )
     llm_url: str | None = Field(
         None,
         description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "

@@ -62,8 +62,7 @@ class Answer:
     a false
     premise, an attempt to override instructions); a refusal may still carry citations (a corrected
     premise cites what the article says instead). `raw` keeps the LLM's text before citation
-    checking. `shown` is how many of `passages` (the first) the model read; `checks` names the
-    checks after generation that changed the answer (`rag.checks`), in order.
+    checking. `shown` is how many of `passages` (the first) the model read.
     """
 
     text: str
@@ -74,7 +73,6 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     raw: str = ""
     shown: int = 0
-    checks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,7 +83,6 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": dict(self.timings_ms),
             "shown": self.shown,
-            "checks": list(self.checks),
         }
 
 
@@ -110,15 +107,6 @@ class Retriever(Protocol):
     """Returns the best passages for a query, best first."""
 
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]: ...
-
-    def speaker(self, passage: Passage) -> Passage | None:
-        """`passage` widened back to the sentence introducing the person it quotes, or None."""
-        ...
-
-    def document(self, doc_id: str) -> str | None:
-        """The indexed text of a document, or None: the citation check weighs a question's
-        words by how often the document uses them."""
-        ...
 
     @property
     def embedder(self) -> Embedder | None:

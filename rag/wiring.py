@@ -110,8 +110,8 @@ class Rag:
                     history=history,
                     retriever=self.retriever,
                     llm=llm,
-                    top_k=top_k or self.settings.top_k,
-                    max_tokens=self.settings.max_tokens,
+                    settings=self.settings,
+                    top_k=top_k,
                 )
         finally:
             with self._no_questions:
@@ -142,7 +142,7 @@ class Rag:
             if self._stop_warm.is_set():
                 break
             with self._llm_lock:
-                done += prefill(prefill_messages(p), cancelled=self._stop_warm.is_set)
+                done += prefill(prefill_messages(p, s), cancelled=self._stop_warm.is_set)
         return WarmReport(done, time.perf_counter() - t0)
 
     def stop_warm(self) -> None:

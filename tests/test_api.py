@@ -332,7 +332,7 @@ def test_warm__runs_in_the_background_while_questions_are_answered(fake_index: S
         while c.get("/health").status_code == 503 and time.monotonic() < deadline:
             time.sleep(0.05)
         r = c.post("/ask", json={"question": "Где прошёл саммит?"})
-        assert r.status_code == 200 and not r.json()["refused"]
+        assert r.status_code == 200 and r.json()["answer"] and llm.calls
         chunks = app.state.rag.stats()["chunks"]
         assert len(llm.prefilled) < chunks  # answered before the warm-up ended
         while len(llm.prefilled) < chunks and time.monotonic() < deadline:

@@ -1,6 +1,5 @@
 import itertools
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -8,12 +7,9 @@ from index.chunk import (
     CONTEXT_NAMES,
     chunk_id_for,
     chunk_text,
-    introductions,
     names_before,
     paragraphs,
-    reported_speech,
     sentences,
-    speaker_sentence,
 )
 from rag.settings import DEFAULT_CORPUS_DIR
 
@@ -143,75 +139,7 @@ SPEAKER_TEXT = (
 )
 
 
-def test_speaker_sentence__the_sentence_introducing_the_quoted_person() -> None:
-    start = SPEAKER_TEXT.index("На его взгляд")
-    s, e = speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=1000) or (0, 0)
-    assert SPEAKER_TEXT[s:e] == (
-        "О своём мнении нам рассказал и казахстанский политолог Арсен Сарсеков."
-    )
-
-
-def test_speaker_sentence__even_when_the_window_starts_inside_it() -> None:
-    start = SPEAKER_TEXT.index("На его взгляд")
-    window = start - SPEAKER_TEXT.index("Сарсеков")
-    s, _ = speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=window) or (0, 0)
-    assert SPEAKER_TEXT[s:].startswith("О своём мнении")
-
-
 EDITORIAL = "Саммит в Токио отличается от других форматов."
-
-
-@pytest.mark.parametrize(
-    ("paragraph", "speech"),
-    [
-        ("- Это значимый шаг, – заключает Папава.", True),
-        ("Полагаю, что Япония сделает акцент на связях, – уверен политолог.", True),
-        ("По его словам, такую озабоченность стоит рассматривать в контексте.", True),
-        ("С её точки зрения, регион важен для Токио.", True),
-        ("Как считает эксперт, стоит отметить озабоченность Японии.", True),
-        ("По мнению грузинского эксперта, саммит примечателен.", True),
-        ("Japan wants stable supplies, he said.", True),
-        ("Саммит в Токио – это не про геополитический передел.", False),
-        ("Так, Япония, в отличие от России, – единственная крупная держава.", False),
-        ("Для пяти стран региона - Казахстан, Узбекистан - встреча важна.", False),
-        (EDITORIAL, False),
-    ],
-)
-def test_reported_speech(paragraph: str, speech: bool) -> None:
-    assert reported_speech(paragraph) is speech
-
-
-def test_speaker_sentence__far_back_while_every_paragraph_between_is_reported_speech() -> None:
-    quotes = "\n".join(
-        [
-            "- Саммит важен для региона, – считает эксперт.",
-            "По его словам, Япония предлагает технологии.",
-            "Как считает политолог, регион станет мостом.",
-            "С его точки зрения, формат станет регулярным.",
-        ]
-    )
-    text = SPEAKER_TEXT.replace("- Саммит важен для региона, – считает эксперт.", quotes)
-    start = text.index("На его взгляд")
-    s, _ = speaker_sentence(text, start, len(text), window=40) or (0, 0)
-    assert text[s:].startswith("О своём мнении")
-    # the passage itself must be reported speech for the search to go past the window
-    own = text.replace("На его взгляд, ключевая", "Ключевая")
-    start_own = own.index("Ключевая")
-    assert speaker_sentence(own, start_own, len(own), window=40) is None
-
-
-def test_speaker_sentence__none_when_named_inside_too_far_or_only_places() -> None:
-    start = SPEAKER_TEXT.index("На его взгляд")
-    named = SPEAKER_TEXT + " Так считает Сарсеков."
-    assert speaker_sentence(named, start, len(named), window=1000) is None
-    # beyond the window only through reported speech: an editorial paragraph ends the quote
-    editorial = SPEAKER_TEXT.replace("- Саммит важен для региона, – считает эксперт.", EDITORIAL)
-    start_e = editorial.index("На его взгляд")
-    assert speaker_sentence(editorial, start_e, len(editorial), window=40) is None
-    assert speaker_sentence(SPEAKER_TEXT, start, len(SPEAKER_TEXT), window=0) is None
-    # «Центральная Азия» recurs: a place, not a person introduced once
-    places = SPEAKER_TEXT.replace("Арсен Сарсеков", "Центральной Азии")
-    assert speaker_sentence(places, start, len(places), window=1000) is None
 
 
 def test_chunk__context_changes_the_id_and_the_index_text_only() -> None:
@@ -221,19 +149,3 @@ def test_chunk__context_changes_the_id_and_the_index_text_only() -> None:
     assert [c.text for c in plain] == [c.text for c in named]
     assert named[1].context and named[1].index_text == f"{named[1].context}\n{named[1].text}"
     assert plain[1].index_text == plain[1].text and plain[1].chunk_id != named[1].chunk_id
-
-
-def test_introductions__the_sentences_introducing_whom_the_text_quotes() -> None:
-    text = (
-        # a place named more than once is no first name: "Центральная Азия" introduces nobody
-        "Саммит прошёл в Токио. Центральная Азия ждёт инвестиций, их ждёт Центральная Азия.\n"
-        "Мы обратились к политологу Мухаммаду Шамсуддинову.\n"
-        "- Япония заинтересована, – говорит Шамсуддинов.\n"
-        "Своё мнение высказал и эксперт Василий Папава. Он считает, что формат важен."
-    )
-    found = [text[a:b] for a, b in introductions(text)]
-    assert found == [
-        "Мы обратились к политологу Мухаммаду Шамсуддинову.",
-        "Своё мнение высказал и эксперт Василий Папава.",
-    ]
-    assert introductions("Саммит прошёл в Токио.") == []

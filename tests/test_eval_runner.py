@@ -168,8 +168,7 @@ def test_answer_from_dict__round_trips_the_wire_shape() -> None:
     d = {"answer": "Да [1].", "refused": False, "language": "ru",
          "citations": [{"n": 1, "doc_id": "a", "start": 0, "end": 2, "quote": "Да"}],
          "passages": [{"doc_id": "a", "chunk_id": "c", "start": 0, "end": 2, "text": "Да",
-                       "score": 0.5}], "timings_ms": {"total": 3}, "shown": 1,
-         "checks": ["expand_short"]}  # fmt: skip
+                       "score": 0.5}], "timings_ms": {"total": 3}, "shown": 1}  # fmt: skip
     a = answer_from_dict(d)
     assert a.to_dict() == d | {"timings_ms": {"total": 3.0}}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
-from eval.suite import QuestionSet, check_counts, pick, run_suite_cli, settings_for
+from eval.suite import QuestionSet, pick, run_suite_cli, settings_for
 from rag.errors import EvalDataError
 from rag.settings import Settings
 
@@ -72,14 +72,6 @@ def test_pick__names_the_unknown_set() -> None:
     assert [s.name for s in pick("dev,fresh")] == ["dev", "fresh"]
     with pytest.raises(EvalDataError, match="nope"):
         pick("dev,nope")
-
-
-def test_check_counts__counts_fired_checks_by_outcome() -> None:
-    rows = [{"checks": ["a"], "outcome": "ok"}, {"checks": ["a", "b"], "outcome": "wrong"}, {}]
-    assert check_counts(rows) == {
-        "a": {"fired": 2, "ok": 1, "wrong": 1},
-        "b": {"fired": 1, "ok": 0, "wrong": 1},
-    }
 
 
 def test_shipped_sets__every_line_is_valid_against_its_corpus() -> None:

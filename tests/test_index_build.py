@@ -152,22 +152,6 @@ def test_search__a_quote_is_found_by_the_speaker_named_before_it(tmp_path: Path)
     assert build_index(s, embedder=FakeEmbedder()).summary().startswith("documents 2, chunks")
 
 
-def test_retriever__speaker_widens_a_quote_back_to_who_said_it(tmp_path: Path) -> None:
-    s = _settings(tmp_path).model_copy(update={"retrieval_mode": "lexical"})
-    intro = "Своим мнением поделился грузинский политолог Василий Папава, эксперт по региону."
-    quote = "- Планируется принятие декларации о долгосрочных приоритетах, – заключил он."
-    text = f"{intro}\n{'Текст о погоде и море. ' * 12}\n{quote}"
-    _docs(s, a=text)
-    build_index(s, embedder=FakeEmbedder())
-    rag = build_rag(s, embedder=FakeEmbedder())
-    top = rag.search("декларации приоритетах", top_k=1).passages[0]
-    wide = rag.retriever.speaker(top)
-    assert wide is not None and wide.text.startswith(intro) and wide.text.endswith(quote)
-    assert text[wide.start : wide.end] == wide.text and wide.end == top.end
-    first = rag.search("Папава политолог", top_k=1).passages[0]
-    assert first.text.startswith(intro[:20]) and rag.retriever.speaker(first) is None
-
-
 def test_build__changed_chunking_settings_recut_every_document(tmp_path: Path) -> None:
     s = _settings(tmp_path)
     _docs(s, uran=URAN * 4, tokio=TOKIO * 4)

@@ -91,11 +91,12 @@ def test_prompt_states__a_kept_first_passage_gives_the_answer_read_from_scratch(
     plain = LocalLLM(path, checkpoint=first_passage_end, cache_size=0)
     assert cached.states is not None and plain.states is None
     p1, p2, p3 = _rag().retriever.retrieve("Какие ресурсы интересуют Японию?", top_k=3)
+    settings = real_rag_settings()
     question = "Какие ресурсы интересуют Японию в Центральной Азии?"
-    assert cached.prefill(prefill_messages(p1))
-    assert not cached.prefill(prefill_messages(p1))  # kept already
+    assert cached.prefill(prefill_messages(p1, settings))
+    assert not cached.prefill(prefill_messages(p1, settings))  # kept already
     assert len(cached.states) == 1 and cached.states.nbytes > 0
-    assert cached.prefill(prefill_messages(p3))  # the context now holds another passage
+    assert cached.prefill(prefill_messages(p3, settings))  # the context now holds another passage
     messages = qa_messages(question, [p1, p2])
     got = "".join(cached.stream(messages, max_tokens=40))
     assert cached.states.hits == 1
@@ -154,13 +155,7 @@ def test_openai_server__answers_through_the_same_pipeline(llm_server: str) -> No
     llm = load_llm(settings)
     assert isinstance(llm, OpenAICompatLLM)
     case = _dev()["dev-029"]
-    a = answer(
-        case["question"],
-        retriever=_rag().retriever,
-        llm=llm,
-        top_k=5,
-        max_tokens=120,
-    )
+    a = answer(case["question"], retriever=_rag().retriever, llm=llm, settings=settings)
     assert not a.refused, a.raw
     assert all(_fold(k) in _fold(a.text) for k in case["keywords"]), a.text
     assert _cites_evidence(a, case["evidence"])

@@ -38,14 +38,15 @@ GATE_SET = r"""
 
 # metric -> floor (at least) ; "broken_spans" is a ceiling (at most)
 FLOORS: dict[str, float] = {
-    # Measured on these ten with the pipeline of 2026-11-25 (make test, 50 s): kw acc 0.571 (4/7),
-    # over-refusal 0.0, correct refusal 1.0, citation precision 0.667, cites evidence 0.857,
-    # language ok 1.0, recall@k 1.0, broken spans 0. Each floor is about one question under
-    # that, so one flaky answer passes and a real regression fails.
-    "keyword_acc": 0.42,
+    # Measured on these ten with the plain answer path of 2026-12-05 (the rules removed; see
+    # docs/decisions.md): kw acc 0.429 (3/7), over-refusal 0.0, correct refusal 1.0, citation
+    # precision 0.857, cites evidence 0.857, language ok 1.0, recall@k 1.0, broken spans 0. Each
+    # floor is about one question under that, so one changed answer passes and a real regression
+    # fails.
+    "keyword_acc": 0.28,
     "over_refusal_max": 0.15,
     "correct_refusal": 0.66,
-    "citation_precision": 0.50,
+    "citation_precision": 0.70,
     "cites_evidence": 0.70,
     "language_ok": 0.90,
     "recall_at_k": 0.85,

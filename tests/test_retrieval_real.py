@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from real_index import real_embedder, real_rag_settings
 
-from index.chunk import introductions
 from rag.wiring import build_rag
 
 pytestmark = pytest.mark.real
@@ -49,32 +48,9 @@ def test_retrieval__dev_evidence_recall_floors() -> None:
     assert en >= 0.85, f"en recall within 2000 chars fell to {en:.2f}"
 
 
-@pytest.mark.parametrize(
-    ("question", "introduction"),
-    [
-        ("Which Georgian political scientist commented on the summit?", "Василий Папава"),
-        ("Which Tajik political scientist did Ulysmedia.kz ask for forecasts?", "Шамсуддинову"),
-        ("How does Sarsekov see the summit?", "Арсен Сарсеков"),
-    ],
-)
-def test_retrieval__english_question_finds_the_russian_introduction(
-    question: str, introduction: str
-) -> None:
-    # the kind of person ("Georgian political scientist") and the Latin name ("Sarsekov") reach
-    # the Russian lexical index through `HybridRetriever._bridge`; dense alone missed these
+def test_retrieval__a_latin_name_finds_the_russian_passage_naming_it() -> None:
+    # the Latin name ("Sarsekov") reaches the Russian lexical index through
+    # `HybridRetriever._bridge`, by transliterated skeleton; dense alone missed it
     rag = build_rag(real_rag_settings(), embedder=real_embedder())
-    passages = rag.search(question, top_k=5).passages
-    assert any(introduction in p.text for p in passages)
-
-
-def test_retrieval__everyone_quoted_leads_with_every_introduction() -> None:
-    # a question for everybody the article quotes reads first the chunks introducing them: a
-    # ranking by similarity found two of the five
-    rag = build_rag(real_rag_settings(), embedder=real_embedder())
-    doc = rag.document_text("tokyo-summit-2025.ru.txt")
-    question = "Перечислите экспертов, чьи комментарии приводит Ulysmedia.kz"
-    passages = rag.search(question, top_k=5).passages
-    intros = introductions(doc)
-    assert len(intros) == 5
-    assert all(any(p.start <= a < p.end for p in passages) for a, _ in intros)
-    assert [p.start for p in passages] == sorted(p.start for p in passages)
+    passages = rag.search("How does Sarsekov see the summit?", top_k=5).passages
+    assert any("Арсен Сарсеков" in p.text for p in passages)
