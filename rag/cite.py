@@ -30,13 +30,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from index.chunk import is_question
-from rag.language import (
-    contradicts_premise,
-    detect_language,
-    fold,
-    looks_like_injection,
-    skeleton,
-)
+from index.text import STOPWORDS, fold
+from rag.language import contradicts_premise, detect_language, looks_like_injection, skeleton
 from rag.types import Citation, Language, Passage
 
 if TYPE_CHECKING:
@@ -62,22 +57,6 @@ EN_MOVE_HITS = 2
 # to the question and claim than the marked passage's, and holds as much of the claim's names.
 NEAR_MARGIN = 0.02
 ECHO_SHARE = 0.5  # see `_Checker.restates`
-
-_STOP = set(
-    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее
-    мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был
-    него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней
-    для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того
-    потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас были куда зачем
-    всех никогда можно при наконец два об другой хоть после над больше тот через эти нас про всего
-    них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя
-    такой им более всегда конечно всю между это также which статье статья статьи согласно автор
-    говорится сказано указано отмечается словам мнению является являются именно
-    the a an of to in on at by for with from and or but is are was were be been being as that
-    this these those it its into about than then so such not no yes he she they them their his her
-    article according says said states also which who whom what when where why how does did do
-    has have had will would can could should may might there here mentions mentioned""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -180,7 +159,7 @@ def _numbers(text: str) -> set[str]:
 
 
 def _stems(text: str) -> set[str]:
-    return {w[:5] for w in _words(text) if not w[0].isdigit() and len(w) > 2 and w not in _STOP}
+    return {w[:5] for w in _words(text) if not w[0].isdigit() and len(w) > 2 and w not in STOPWORDS}
 
 
 # Question words ("каким", "сколько", "почему") never appear in the sentence that answers them.

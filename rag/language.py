@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from index.text import fold
 from rag.types import Language
 
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -34,11 +35,6 @@ _TRANSLIT = str.maketrans(
 _SKELETON_SUBS = (
     ("ph", "f"), ("c", "k"), ("q", "k"), ("x", "ks"), ("w", "v"), ("y", "i"), ("j", "i"), ("h", ""),
 )  # fmt: skip
-
-
-def fold(text: str) -> str:
-    """Lower case with ё folded to е: how every comparison in this project sees words."""
-    return text.lower().replace("ё", "е")
 
 
 def cyrillic_share(text: str) -> float:
