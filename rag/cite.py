@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from index.chunk import is_question
 from index.text import STOPWORDS, fold
 from rag.language import contradicts_premise, detect_language, looks_like_injection, skeleton
+from rag.settings import Settings
 from rag.types import Citation, Language, Passage
 
 if TYPE_CHECKING:
@@ -48,15 +49,9 @@ _LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орд�
 _SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
 _ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
 _ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
-SUPPORT_MIN = 0.5  # share of a claim's new content words that the span must contain
-TOPICAL_GAP = 0.2  # a passage must hold this much more of the question to be preferred
 # An English claim's marker moves to another passage only when that one holds this much of the
 # claim (a name, a number counting 2): a single 4-letter skeleton match is as often chance.
 EN_MOVE_HITS = 2
-# ... or, with a sentence encoder, when that passage's closest sentence is this much closer (cosine)
-# to the question and claim than the marked passage's, and holds as much of the claim's names.
-NEAR_MARGIN = 0.02
-ECHO_SHARE = 0.5  # see `_Checker.restates`
 
 
 @dataclass(frozen=True)
@@ -211,6 +206,7 @@ class _Checker:
     literal_numbers: frozenset[str]
     latin_words: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()  # `name_key`s of the names the passages hold
+    settings: Settings = field(default_factory=Settings.model_construct)  # the thresholds
 
     def unnamed(self, claim: str, sources: str) -> bool:
         """A Russian claim names somebody or something the passages name (a capitalised word,
@@ -241,7 +237,7 @@ class _Checker:
     def restates(self, claim: str) -> bool:
         """The claim adds no content word or number to the question ("Эксперты подчёркивают, что
         японский подход деполитизирован" for "Какие эксперты подчёркивают, что ..."): it answers
-        nothing, whatever it cites. In English it must also repeat ECHO_SHARE of the question: a
+        nothing, whatever it cites. In English it must also repeat `echo_share` of the question: a
         short claim made of question words may pick one of the options the question names
         ("Japan" for "which side called it off"). A claim negating the question's premise
         corrects it. A claim with no content word or number at all ("Yes", "It is") restates
@@ -250,7 +246,7 @@ class _Checker:
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
-        share = ECHO_SHARE if self.language == "en" else 0.0
+        share = self.settings.echo_share if self.language == "en" else 0.0
         new = said - self.asked
         if self.language == "en":
             # English inflects inside the first five letters: "calls" repeats "call"
@@ -360,7 +356,7 @@ def _choose(
             if (
                 alt not in keep
                 and cands[alt][0] >= cands[mine][0]
-                and closest[alt] >= closest[mine] + NEAR_MARGIN
+                and closest[alt] >= closest[mine] + checker.settings.near_margin
             ):
                 return [alt], cands, True
         if valid and not keep:
@@ -374,18 +370,19 @@ def _choose(
             return [1], cands, True  # nothing to compare: the retriever's best passage
         floor = 1e-9
     else:
-        keep = [n for n in valid if cands[n][0] >= SUPPORT_MIN]
+        support_min = checker.settings.support_min
+        keep = [n for n in valid if cands[n][0] >= support_min]
         if keep:
             # Of the passages that support the claim, the one that also holds the question's
             # words is the source: "Это сказал Шамсуддинов" is supported wherever he is named,
             # but sourced where he says it.
-            on_topic = {n: topical[n - 1][0] for n in cands if cands[n][0] >= SUPPORT_MIN}
+            on_topic = {n: topical[n - 1][0] for n in cands if cands[n][0] >= support_min}
             mine = max(keep, key=lambda n: on_topic[n])
             alt = max(on_topic, key=lambda n: on_topic[n])
-            if on_topic[alt] > on_topic[mine] + TOPICAL_GAP:
+            if on_topic[alt] > on_topic[mine] + checker.settings.topical_gap:
                 return [alt], cands, True
             return keep, cands, False
-        floor = SUPPORT_MIN
+        floor = support_min
     top = [n for n in sorted(cands, key=lambda n: -cands[n][0]) if cands[n][0] >= floor]
     return top[:1], cands, bool(top)
 
@@ -417,6 +414,7 @@ def cite(
     question: str,
     language: Language | None = None,
     encoder: Embedder | None = None,
+    settings: Settings | None = None,
 ) -> CiteResult:
     """Check and repair every cited sentence of `raw` against `passages` (numbered from 1).
     `encoder` (a multilingual sentence embedder), when given, helps English claims find their
@@ -427,7 +425,10 @@ def cite(
         w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
     )
     names = frozenset(name_key(w) for p in passages for w in _NAME.findall(p.text))
-    checker = _Checker(question, lang, known | _derived(known), known, latin, names)
+    checker = _Checker(
+        question, lang, known | _derived(known), known, latin, names,
+        settings or Settings.model_construct(),
+    )  # fmt: skip
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
     dropped: list[str] = []

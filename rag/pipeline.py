@@ -61,7 +61,13 @@ def premise_body(raw: str) -> str | None:
 
 
 def finish(
-    raw: str, *, query: str, language: Language, shown: Sequence[Passage], encoder: Embedder | None
+    raw: str,
+    *,
+    query: str,
+    language: Language,
+    shown: Sequence[Passage],
+    encoder: Embedder | None,
+    settings: Settings,
 ) -> tuple[str, bool, CiteResult]:
     """(text, refused, checked citations) of the reply: the refusal when the model declined or
     no sentence of its reply survived the citation check; a correction, marked refused, when
@@ -70,7 +76,7 @@ def finish(
     if body is None and looks_like_refusal(strip_markers(raw)):
         return REFUSAL[language], True, CiteResult("", ())
     checked = cite(body if body is not None else raw, shown, question=query, language=language,
-                   encoder=encoder)  # fmt: skip
+                   encoder=encoder, settings=settings)  # fmt: skip
     if not checked.citations:
         return REFUSAL[language], True, checked
     if body is not None:
@@ -122,7 +128,12 @@ def answer_stream(
     t = lap("generate", t)
     raw = "".join(pieces)
     text, refused, checked = finish(
-        raw, query=query, language=language, shown=shown, encoder=retriever.embedder
+        raw,
+        query=query,
+        language=language,
+        shown=shown,
+        encoder=retriever.embedder,
+        settings=settings,
     )
     lap("cite", t)
     lap("total", t0)

@@ -122,6 +122,36 @@ class Settings(BaseSettings):
         120, ge=16, le=4096, description="Most tokens generated per answer (answers are short)."
     )
 
+    # --- the citation check (rag.cite) -----------------------------------------------------------
+    support_min: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A passage span supports an answer sentence when it holds this share of the "
+        "sentence's content words that the question does not (numbers count double).",
+    )
+    topical_gap: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Of the passages supporting a sentence, one holding this much more of the "
+        "question's words is cited instead of the one the model named.",
+    )
+    echo_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="An English sentence made only of the question's words is an echo, "
+        "supported by nothing, when it repeats this share of them.",
+    )
+    near_margin: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="An English sentence's marker moves to another Russian passage when that "
+        "passage's sentence nearest the question and claim is this much closer (cosine).",
+    )
+
     # --- HTTP -----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `rag serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")

@@ -14,6 +14,7 @@ from rag.cite import (
     statements,
     strip_markers,
 )
+from rag.settings import Settings
 from rag.types import Passage
 
 DOC = (
@@ -360,3 +361,11 @@ def test_cite__a_number_taken_from_the_question_needs_a_source_too(
 ) -> None:
     # the question's number is its premise, not evidence: no passage holds 2010
     assert cite(claim, P, question=question).citations == ()
+
+
+def test_cite__the_support_threshold_is_a_setting() -> None:
+    # four new words, three of them in the passage ("обедали" is not): 0.75 of the claim
+    claim = "Министры иностранных дел обедали в Астане [1]."
+    assert cite(claim, P, question=Q_RU).citations
+    strict = Settings.model_construct(support_min=0.9)
+    assert cite(claim, P, question=Q_RU, settings=strict).citations == ()
