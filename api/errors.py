@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import (
@@ -114,9 +115,27 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"No such endpoint: {request.method} {request.url.path}"
-    elif exc.status_code == 405:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
-    return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        headers["Allow"] = ", ".join(_allowed(request))
+    return error_response(exc.status_code, code, message, headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette names only the first route's, so
+    GET /documents/{id} hid DELETE /documents/{id}. Included routers are walked into (FastAPI
+    wraps them, under `original_router` in recent versions)."""
+    methods: set[str] = set()
+    stack: list[Any] = list(request.app.router.routes)
+    while stack:
+        route = stack.pop()
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            stack.extend(inner)
+        elif getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _on_rag(request: Request, exc: Exception) -> JSONResponse:

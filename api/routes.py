@@ -218,7 +218,12 @@ async def _read_document(request: Request) -> DocumentIn:
 @router.post(
     "/documents",
     response_model=WriteResponse,
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, **ERRORS},
+    responses={
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+        415: {"model": ErrorResponse, "description": "Neither JSON nor a multipart upload."},
+        **ERRORS,
+    },
     dependencies=[Depends(require_writer)],
     openapi_extra=UPLOAD_BODY,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
 
 MAX_QUERY_CHARS = 2000
 MAX_TURN_CHARS = 8000
@@ -20,7 +20,17 @@ MAX_DOC_ID_CHARS = 300
 Query = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)
 ]
-TopK = Annotated[StrictInt, Field(ge=1, le=50)]
+
+
+def _whole(value: object) -> object:
+    """49.0 as 49: JSON Schema's "integer" is any number with no fraction, and a client that
+    writes numbers as floats sends 49.0. A string or a boolean stays an error."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+TopK = Annotated[StrictInt, BeforeValidator(_whole), Field(ge=1, le=50)]
 DocId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DOC_ID_CHARS)
 ]

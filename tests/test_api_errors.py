@@ -71,6 +71,24 @@ def test_search__bad_input_is_422(client: TestClient, body: Any) -> None:
     assert len(message) < 1000
 
 
+def test_search__a_whole_float_top_k_is_the_integer_the_schema_allows(client: TestClient) -> None:
+    # JSON Schema's "integer" admits 3.0; the fuzzer sent 49.0 and got a 422
+    r = client.post("/search", json={"query": "Токио", "top_k": 3.0})
+    assert r.status_code == 200 and len(r.json()["passages"]) <= 3
+
+
+def test_options__allow_names_every_method_of_the_path(client: TestClient) -> None:
+    r = client.options("/documents/a.txt")
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "DELETE"}
+    assert client.options("/ask").headers["allow"] == "POST"
+
+
+def test_openapi__post_documents_documents_the_415_it_answers(client: TestClient) -> None:
+    responses = client.get("/openapi.json").json()["paths"]["/documents"]["post"]["responses"]
+    assert "415" in responses
+
+
 @pytest.mark.parametrize(
     "body",
     [
