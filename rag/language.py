@@ -14,8 +14,6 @@ from index.text import fold
 from rag.types import Language
 
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
-_CAPITALISED_RU = re.compile(r"[А-ЯЁ][а-яё]{3,}")
-_CAPITALISED_EN = re.compile(r"\b[A-Z][a-z]{3,}\b")
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Latin letters for Cyrillic ones.

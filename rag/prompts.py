@@ -22,8 +22,6 @@ DECLINE_EN = "I only answer questions about the article and do not reveal my ins
 # A corrected premise starts with this, so the pipeline can mark the answer as refused.
 PREMISE_RU = "Это не так."
 PREMISE_EN = "That is not so."
-# An English correction's pointer to the Russian sentence that denies the premise (its citation).
-SAYS_OTHERWISE_EN = "The article says otherwise"
 # What the model is taught to reply when the passages hold no answer; the user sees REFUSAL. A
 # sentinel rather than a sentence: its first token starts no real answer, so the local backend can
 # weigh refusing against answering with one logit bias (rag.llm, README: measured).
@@ -86,11 +84,6 @@ FEW_SHOT: list[tuple[list[str], str, str]] = [
 ]
 
 
-# Shown before a passage's text: the sentence, earlier in the article, that introduces the
-# person the passage quotes (for questions asking who; see rag.pipeline).
-LEAD = "(Ранее в статье: {lead})"
-
-
 def shorten(text: str, max_chars: int) -> str:
     """`text` on one line, cut after its last sentence that ends within `max_chars` (at a word,
     marked "…", when no sentence does): a passage cut inside a sentence ("значимость на …") was
@@ -103,18 +96,11 @@ def shorten(text: str, max_chars: int) -> str:
     return text[: ends[-1]] if ends else text[:max_chars].rsplit(" ", 1)[0] + " …"
 
 
-def format_passages(
-    passages: Sequence[Passage | str],
-    *,
-    max_chars: int = 700,
-    leads: Sequence[str | None] = (),
-) -> str:
-    lines = []
-    for i, p in enumerate(passages, 1):
-        text = shorten(p if isinstance(p, str) else p.text, max_chars)
-        lead = leads[i - 1] if i <= len(leads) else None
-        lines.append(f"[{i}] {LEAD.format(lead=lead)} {text}" if lead else f"[{i}] {text}")
-    return "\n".join(lines)
+def format_passages(passages: Sequence[Passage | str], *, max_chars: int = 700) -> str:
+    return "\n".join(
+        f"[{i}] {shorten(p if isinstance(p, str) else p.text, max_chars)}"
+        for i, p in enumerate(passages, 1)
+    )
 
 
 def first_passage_end(content: str) -> int:
@@ -137,10 +123,9 @@ def user_message(
     question: str,
     *,
     max_chars: int = 700,
-    leads: Sequence[str | None] = (),
 ) -> str:
     lang = detect_language(question)
-    shown = format_passages(passages, max_chars=max_chars, leads=leads)
+    shown = format_passages(passages, max_chars=max_chars)
     return f"Фрагменты статьи:\n{shown}\n\nВопрос: {question}\n{ANSWER_IN[lang]}"
 
 
@@ -150,16 +135,14 @@ def qa_messages(
     *,
     context: str = "",
     max_chars: int = 700,
-    leads: Sequence[str | None] = (),
 ) -> list[dict[str, str]]:
     """System prompt, few-shot turns, then the passages and the question (last, so the fixed
-    prefix is cached). `context` is the previous user question of a follow-up, given as a hint;
-    `leads[i]`, when set, is shown before passage i (see LEAD)."""
+    prefix is cached). `context` is the previous user question of a follow-up, given as a hint."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for shot_passages, shot_q, shot_a in FEW_SHOT:
         messages.append({"role": "user", "content": user_message(shot_passages, shot_q)})
         messages.append({"role": "assistant", "content": shot_a})
-    text = user_message(passages, question, max_chars=max_chars, leads=leads)
+    text = user_message(passages, question, max_chars=max_chars)
     if context:
         text = text.replace("\n\nВопрос: ", f"\n\nПредыдущий вопрос: {context}\nВопрос: ", 1)
     messages.append({"role": "user", "content": text})
