@@ -185,3 +185,14 @@ def test_search__the_first_passages_do_not_depend_on_how_many_are_asked_for(
     for q in ("Что Папава сказал про уран?", "Кто представлял Японию?", "литий кобальт"):
         few = [p.chunk_id for p in rag.search(q, top_k=5).passages]
         assert few == [p.chunk_id for p in rag.search(q, top_k=40).passages][:5]
+
+
+def test_build__a_folder_document_deleted_over_the_api_comes_back(tmp_path: Path) -> None:
+    # deleting is the key holder's right; `rag index` is the one command that undoes it
+    s = _settings(tmp_path)
+    _docs(s, uran=URAN, tokio=TOKIO)
+    build_index(s, embedder=FakeEmbedder())
+    build_rag(s, embedder=FakeEmbedder()).delete_document("tokio.txt")
+    assert build_index(s, embedder=FakeEmbedder()).added == 1
+    rag = build_rag(s, embedder=FakeEmbedder())
+    assert [d.doc_id for d in rag.list_documents()] == ["tokio.txt", "uran.txt"]
