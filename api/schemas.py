@@ -82,7 +82,6 @@ class CitationOut(BaseModel):
 class SearchResponse(BaseModel):
     passages: list[PassageOut]
     timings_ms: dict[str, float]
-    shown: int = Field(0, description="How many of `passages` (the first) the model read.")
 
 
 class AskResponse(BaseModel):

@@ -10,7 +10,8 @@ Retrieval (answerable questions only; an evidence string's location is found onc
   (`[start, start + rest)`).
   Overlapping passages spend the budget twice: it measures what the LLM reads.
 - `shown_recall`: `recall_at_k` over the passages the model was shown (the first `Answer.shown`
-  of those retrieved): whether the evidence was in front of it at all.
+  of those retrieved): whether the evidence was in front of it at all. In process only: the HTTP
+  answer does not carry `shown`, so `rag eval --url` leaves it out.
 - `hit_at_k`: 1 when *every* evidence string is found by the top-k passages, else 0.
 - `rr` (reciprocal rank): 1/r for the smallest r such that passages 1..r together find at least one
   evidence string (so a string split over two chunks counts at the rank of the second); 0 when the

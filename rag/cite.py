@@ -204,9 +204,9 @@ class _Checker:
     language: Language
     known_numbers: frozenset[str]
     literal_numbers: frozenset[str]
-    latin_words: frozenset[str] = frozenset()
-    names: frozenset[str] = frozenset()  # `name_key`s of the names the passages hold
-    settings: Settings = field(default_factory=Settings.model_construct)  # the thresholds
+    latin_words: frozenset[str]
+    names: frozenset[str]  # `name_key`s of the names the passages hold
+    settings: Settings  # the thresholds
 
     def unnamed(self, claim: str, sources: str) -> bool:
         """A Russian claim names somebody or something the passages name (a capitalised word,
