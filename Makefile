@@ -7,7 +7,7 @@ HOST      ?= 127.0.0.1
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check fmt eval eval-all bench browser clean
+.PHONY: help install run test check fmt eval eval-all bench reliability browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -73,5 +73,8 @@ BENCH_ARGS ?=
 bench: install ## benchmarks into bench-results/ (JSON + markdown)
 	$(BIN)/rag bench --out bench-results $(BENCH_ARGS)
 
+reliability: install ## load, auth, schema fuzzing, kill -9 faults, hostile input -> reliability-results/report.json
+	$(BIN)/rag reliability --out reliability-results
+
 clean: ## remove the venv, the index and generated results
-	rm -rf $(VENV) .rag eval-results bench-results tests/artifacts
+	rm -rf $(VENV) .rag eval-results bench-results reliability-results tests/artifacts

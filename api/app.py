@@ -172,11 +172,12 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     """Build the index if there is none, print the address, and serve until interrupted."""
     import uvicorn
 
-    from rag.wiring import build_rag, ensure_index, load_embedder
+    from rag.wiring import build_rag, claim_folder, ensure_index, load_embedder
 
     if (why := workers_refusal(settings, workers)) is not None:
         print(f"error: {why}", file=sys.stderr)
         return 2
+    claim_folder(settings)  # a second process on this folder gets a clear error instead
     if (busy := port_problem(host, port)) is not None:
         print(f"error: {busy}", file=sys.stderr)
         return 2

@@ -89,6 +89,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench_cli(_settings(args), args)
 
 
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from eval.reliability import run_reliability
+
+    return 0 if run_reliability(_settings(args), args)["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("eval-all", help="evaluate every question set, side by side")
-    p.add_argument("--sets", default=None, help="dev,team,other-docs,fresh (default: all)")
+    p.add_argument("--sets", default=None, help="dev,team,other-docs,fresh,fresh2 (default: all)")
+    p.add_argument("--retrieval-only", action="store_true", help="evidence shown, no LLM")
     p.add_argument("--out", default=None, help="output folder (default eval-results/all)")
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set")
     p.add_argument(
@@ -147,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthetic corpus sizes in chunks, joined by commas (default 10000; 0: none)",
     )
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("reliability", help="load, faults, hostile input and auth -> JSON report")
+    p.add_argument("--out", default="reliability-results")
+    p.add_argument("--quick", action="store_true", help="the short version the tests run")
+    p.add_argument("--parts", default=None, help="load,auth,schema,faults,hostile (default: all)")
+    p.add_argument("--clients", type=int, default=32, help="load: concurrent clients")
+    p.add_argument("--seconds", type=float, default=60, help="load: how long")
+    p.set_defaults(func=cmd_reliability)
     return parser
 
 

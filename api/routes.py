@@ -8,6 +8,7 @@ time, a bounded number waiting, 503 + Retry-After beyond that. Does not build th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -173,17 +174,38 @@ UPLOAD_BODY = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "contentMediaType": "text/plain",
+                            "pattern": r"\S",
+                            "description": "UTF-8 text.",
+                        },
+                        "doc_id": {
+                            **DocumentIn.model_json_schema()["properties"]["doc_id"],
+                            "description": "Default: the file's name, else upload-<sha256 "
+                            "of the text, 12 hex digits>.txt.",
+                        },
+                    },
                     "required": ["file"],
-                }
+                },
+                "encoding": {"file": {"contentType": "text/plain, text/markdown, text/html"}},
             },
         },
     }
 }
 
 
+def _validated(data: object) -> DocumentIn:
+    try:
+        return DocumentIn.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
 async def _read_document(request: Request) -> DocumentIn:
-    """JSON `{"doc_id", "text"}`, or a multipart `file` whose filename is the doc_id."""
+    """JSON `{"doc_id", "text"}`, or a multipart `file` named by a `doc_id` field, else by its
+    file name."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
         raw = await request.body()
@@ -193,21 +215,24 @@ async def _read_document(request: Request) -> DocumentIn:
             raise ApiError(
                 400, "malformed_json", f"The request body is not valid JSON: {exc}"
             ) from exc
-        try:
-            return DocumentIn.model_validate(data)
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from exc
+        return _validated(data)
     if ctype == "multipart/form-data":
         form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str) or not upload.filename:
+        upload, named = form.get("file"), form.get("doc_id")
+        if upload is None:
             raise ApiError(422, "invalid_input", "Send the document as a form field named 'file'.")
-        content = await upload.read()
+        if isinstance(upload, str):  # a text field rather than a file
+            content, filename = upload.encode(), None
+        else:
+            content, filename = await upload.read(), upload.filename
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ApiError(422, "invalid_input", f"{upload.filename} is not UTF-8 text.") from exc
-        return DocumentIn(doc_id=upload.filename, text=text)
+            raise ApiError(422, "invalid_input", f"{filename} is not UTF-8 text.") from exc
+        # a document sent with no name at all is named by its content, and the reply says so
+        default = filename or f"upload-{hashlib.sha256(content).hexdigest()[:12]}.txt"
+        doc_id = named if isinstance(named, str) else default  # a doc_id given is checked
+        return _validated({"doc_id": doc_id, "text": text})
     raise ApiError(
         415,
         "unsupported_media_type",

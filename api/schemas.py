@@ -7,18 +7,32 @@ Does not validate document content (empty text, unknown suffix): that is the ind
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 MAX_QUERY_CHARS = 2000
 MAX_TURN_CHARS = 8000
 MAX_HISTORY_TURNS = 20
 MAX_DOC_ID_CHARS = 300
 
-# Leading/trailing whitespace is stripped before the length check, so "   " is empty.
+# The schema is the contract, checked both ways by schema fuzzing (`rag reliability`): every
+# rule is one the schema states, so no stripping before a check ("   " fails the pattern here,
+# as it does for a client reading the schema). Patterns run on Python's `re` (`_Request`), as
+# in the fuzzer, so that \s means what str.strip() strips.
+NOT_BLANK = r"\S"
 Query = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)
+    str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)
 ]
 
 
@@ -30,15 +44,39 @@ def _whole(value: object) -> object:
     return value
 
 
-TopK = Annotated[StrictInt, BeforeValidator(_whole), Field(ge=1, le=50)]
+# the bounds before the validator: after it, pydantic printed them into the schema as unknown
+# keys ("ge"), and schema fuzzing sent top_k 0 as valid
+TopK = Annotated[StrictInt, Field(ge=1, le=50), BeforeValidator(_whole)]
+_DOT_DOT = re.compile(r"(^|/)\.\.(/|$)")
+
+
+def _no_dot_dot(value: str) -> str:
+    if _DOT_DOT.search(value):
+        raise ValueError("doc_id must not have a '..' part")
+    return value
+
+
+# a relative path: no leading '/' or whitespace, no trailing whitespace, no '..' part
 DocId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DOC_ID_CHARS)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_DOC_ID_CHARS, pattern=r"^[^/\s](.*\S)?$"),
+    AfterValidator(_no_dot_dot),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_DOC_ID_CHARS,
+            "pattern": r"^[^/\s](.*\S)?$",
+            "not": {"pattern": _DOT_DOT.pattern},
+        }
+    ),
 ]
+DocText = Annotated[str, StringConstraints(pattern=NOT_BLANK)]
 
 
 class _Request(BaseModel):
     # A misspelt field ("qestion") is an error, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 class SearchRequest(_Request):
@@ -59,7 +97,7 @@ class AskRequest(_Request):
 
 class DocumentIn(_Request):
     doc_id: DocId
-    text: str
+    text: DocText
 
 
 class PassageOut(BaseModel):

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import math
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -44,10 +45,12 @@ class AnswerQueue:
 
     def admit(self) -> Ticket:
         if self.admitted >= self.size + 1:
-            retry = math.ceil(self._seconds_per_answer * (self.admitted - self.size))
+            wait = self._seconds_per_answer * (self.admitted - self.size)
+            # spread over [wait, 2 * wait]: clients turned away together and told one time
+            # came back together, and their searches queued behind each other (issue 25)
             raise BusyError(
                 f"The model is busy and {self.size} questions are waiting; try again shortly.",
-                retry_after=max(1, retry),
+                retry_after=max(1, math.ceil(wait * (1 + random.random()))),
             )
         self.admitted += 1
         return Ticket(self)

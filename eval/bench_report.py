@@ -68,6 +68,12 @@ def render_markdown(r: Mapping[str, Any]) -> str:
             f"{_ms(a['first_token_ms']['p95'])} |",
             f"| total | {_ms(a['total_ms']['p50'])} | {_ms(a['total_ms']['p95'])} |",
         ]
+        q = a.get("quality")
+        if q:
+            cells = ", ".join(
+                f"{k.replace('_', ' ')} {v:.3f}" for k, v in q.items() if k != "n" and v is not None
+            )
+            lines.append(f"\nThe same {q['n']} answers, scored as `rag eval` scores them: {cells}.")
         w, ps = r.get("warm_up"), a.get("prompt_states")
         if w and w["passages"]:
             lines.append(

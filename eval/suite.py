@@ -2,7 +2,8 @@
 
 A change is judged on the sets it was not written against: dev (the shipped article), the team's
 set (the same article, written by the people who wrote the rules), other-docs (two articles nobody
-tuned to) and fresh (two more documents, its questions written before the changes they judge).
+tuned to), fresh and fresh2 (two more documents each, their questions written before the changes
+they judge).
 Each set's corpus is indexed into a folder of its own under the data folder, once; the embedder
 and the LLM are loaded once for all. Each set also gets its usual `rag eval` folder (results.jsonl,
 report.md, ...) under the output folder; `summary.json` and `report.md` there hold the comparison.
@@ -51,6 +52,7 @@ SETS = (
     QuestionSet("team", EVAL_DIR / "team.jsonl", DEFAULT_CORPUS_DIR),
     _folder_set("other-docs"),
     _folder_set("fresh"),
+    _folder_set("fresh2"),
 )
 
 # the columns of the side-by-side table, in the issue's order
@@ -97,6 +99,41 @@ def side_by_side(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def shown_rows(cases: Sequence[Any], rag: Any, settings: Settings) -> list[dict[str, Any]]:
+    """Per answerable case: evidence within the passages the model would be shown (the first
+    `llm_passages`, before their cut to `passage_chars`) and within the `top_k` retrieved."""
+    from eval.metrics import retrieval_scores
+
+    rows = []
+    for case in cases:
+        if not case.answerable or not case.evidence:
+            continue
+        passages = rag.search(case.question, top_k=settings.top_k).passages
+        shown = retrieval_scores(case, passages, k=settings.llm_passages)["recall_at_k"]
+        at_k = retrieval_scores(case, passages, k=settings.top_k)["recall_at_k"]
+        rows.append({"id": case.id, "doc": case.doc, "language": case.language,
+                     "type": case.type, "shown_recall": shown, "recall_at_k": at_k})  # fmt: skip
+    return rows
+
+
+def _retrieval_report(out: Path, retrieval: Mapping[str, list[dict[str, Any]]]) -> int:
+    """`--retrieval-only`: evidence shown and recall@k per set, language and type, no LLM."""
+    lines = ["| set | group | n | shown | recall@k |", "|---|---|---|---|---|"]
+    for name, rows in retrieval.items():
+        groups: dict[str, list[dict[str, Any]]] = {"all": rows}
+        for key in ("language", "type"):
+            for r in rows:
+                groups.setdefault(f"{key}={r[key]}", []).append(r)
+        for label, rs in groups.items():
+            shown = sum(r["shown_recall"] for r in rs) / len(rs)
+            at_k = sum(r["recall_at_k"] for r in rs) / len(rs)
+            lines.append(f"| {name} | {label} | {len(rs)} | {shown:.3f} | {at_k:.3f} |")
+    write_json(out / "retrieval.json", retrieval)
+    (out / "retrieval.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
 def run_suite_cli(
     settings: Settings,
     args: argparse.Namespace,
@@ -122,6 +159,7 @@ def run_suite_cli(
         name = f"{describe_llm(settings)}, refusal bias {settings.refusal_bias}"
         llm = ReplayLLM(Path(args.replies), lambda: inner or load_llm(settings), name=name)
     results: dict[str, dict[str, Any]] = {}
+    retrieval: dict[str, list[dict[str, Any]]] = {}
     for qs in sets:
         s = settings_for(settings, qs)
         built = ensure_index(s, embedder=embedder)
@@ -132,6 +170,9 @@ def run_suite_cli(
         cases = load_cases(qs.questions, target.corpus())
         if args.limit:
             cases = cases[: args.limit]
+        if getattr(args, "retrieval_only", False):
+            retrieval[qs.name] = shown_rows(cases, rag, s)
+            continue
         rag.warm()
         llm = rag.llm
         t0 = time.time()
@@ -150,6 +191,8 @@ def run_suite_cli(
         print(
             f"{qs.name}: {len(rows)} questions, {len(summary['failures'])} failed", file=sys.stderr
         )
+    if retrieval:
+        return _retrieval_report(out, retrieval)
     write_json(out / "summary.json", results)
     report = "\n\n".join(
         [

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from index.chunk import RULES, Chunk, chunk_text
 from index.embed import Embedder, load_embedder
 from index.load import Document, load_corpus
-from index.store import Store, write_lock
+from index.store import Store, claim_folder, write_lock
 from rag.errors import ConfigError, DocumentNotFoundError, InvalidInputError
 from rag.settings import Settings
 
@@ -80,7 +80,7 @@ def version(settings: Settings, doc: Document) -> str:
     return hashlib.sha256(f"{doc.sha256}\x00{recipe}".encode()).hexdigest()
 
 
-def _chunks(settings: Settings, doc: Document) -> list[Chunk]:
+def chunks_for(settings: Settings, doc: Document) -> list[Chunk]:
     return chunk_text(
         doc.doc_id,
         doc.text,
@@ -126,7 +126,8 @@ def build_index(
         committed = {d.doc_id: d for d in store.documents()}
         todo = [d for d in loaded.documents if committed.get(d.doc_id) is None
                 or committed[d.doc_id].version != version(settings, d)]  # fmt: skip
-        chunked = [(doc, _chunks(settings, doc)) for doc in todo]  # chunked once: bar total + write
+        # chunked once: for the bar's total and for the writes
+        chunked = [(doc, chunks_for(settings, doc)) for doc in todo]
         bar = tqdm(
             total=sum(len(c) for _, c in chunked),
             unit="chunk",
@@ -184,7 +185,7 @@ def put_document(
         if old is not None and old.version == version(settings, doc):
             n, added, changed = old.chunks, 0, 0
         else:
-            n = _write(store, embedder, settings, doc, _chunks(settings, doc), "api")
+            n = _write(store, embedder, settings, doc, chunks_for(settings, doc), "api")
             added, changed = (0, 1) if old else (1, 0)
             store.bump_generation(embedder.name)
     return BuildReport(
@@ -215,6 +216,7 @@ def remove_document(
 
 def run_index_cli(settings: Settings, *, progress: bool = True) -> int:
     """`rag index`: build, name skipped files, print the one-line summary."""
+    claim_folder(settings)
     report = build_index(settings, progress=progress)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)

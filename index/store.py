@@ -300,3 +300,34 @@ def write_lock(settings: Settings) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+_OWNED: dict[str, int] = {}
+
+
+def claim_folder(settings: Settings) -> None:
+    """Make this process the only `rag serve` or `rag index` on the embedded store's folder, until
+    it exits; another gets ConfigError saying which process holds it. Chroma's embedded store is
+    not safe across processes: a second one reads stale data (chromadb issues 3769, 3792). A Chroma
+    server (`chroma_url`) is shared by design, so nothing is claimed for it."""
+    if settings.chroma_url:
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / ".owner.lock"
+    if str(path.resolve()) in _OWNED:
+        return
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(
+            f"{settings.data_dir} is in use by another rag process (pid {holder}): the embedded "
+            "store serves one process. Stop that one first, send documents to the running "
+            "server (POST /documents), or share a Chroma server between processes "
+            "(RAG_CHROMA_URL)."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _OWNED[str(path.resolve())] = fd  # held, open, until the process exits

@@ -117,10 +117,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def statements(text: str) -> list[tuple[int, int]]:
-    """`sentence_spans` less the questions: a rhetorical question in the source ("Чем же этот
-    саммит примечателен ...?") shares the user's words but asserts nothing, so it supports no
-    claim and is quoted as no answer."""
-    return [(a, b) for a, b in sentence_spans(text) if not is_question(text[a:b])]
+    """`sentence_spans` less the questions and the planted orders: a rhetorical question in the
+    source ("Чем же этот саммит примечателен ...?") shares the user's words but asserts nothing,
+    and neither does an instruction to the model (`looks_like_injection`), so neither supports a
+    claim; the passage's other sentences still do."""
+    return [
+        (a, b)
+        for a, b in sentence_spans(text)
+        if not is_question(text[a:b]) and not looks_like_injection(text[a:b])
+    ]
 
 
 def split_claims(answer: str) -> list[Claim]:
@@ -333,7 +338,6 @@ def _choose(
     cands = {
         i + 1: best_span(checker, claim.text, p, near[i] if near else ())
         for i, p in enumerate(passages)
-        if not looks_like_injection(p.text)  # a planted instruction supports nothing
     }
     if (
         not checker.numbers_ok(claim.text)

@@ -118,7 +118,13 @@ def answer_stream(
         yield DoneEvent(Answer(NO_PASSAGES[language], True, language, timings_ms=timings))
         return
     shown = passages[: settings.llm_passages]
-    messages = qa_messages(question, shown, context=previous, max_chars=settings.passage_chars)
+    messages = qa_messages(
+        question,
+        shown,
+        context=previous,
+        max_chars=settings.passage_chars,
+        hide_instructions=settings.hide_instructions,
+    )
     pieces: list[str] = []
     for delta in llm.stream(messages, max_tokens=settings.max_tokens):
         if not pieces:
@@ -147,7 +153,12 @@ def answer_stream(
 def prefill_messages(passage: Passage, settings: Settings) -> list[dict[str, str]]:
     """The prompt of a question shown `passage` first, as far as the LLM keeps it (through the
     passage: `rag.prompts.first_passage_end`): for warming up `rag.llm.PromptStates`."""
-    return qa_messages("?", [passage], max_chars=settings.passage_chars)
+    return qa_messages(
+        "?",
+        [passage],
+        max_chars=settings.passage_chars,
+        hide_instructions=settings.hide_instructions,
+    )
 
 
 def answer(

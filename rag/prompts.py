@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.cite import sentence_spans
-from rag.language import detect_language
+from rag.language import detect_language, looks_like_injection
 from rag.types import Passage
 
 REFUSAL_RU = "В статье нет ответа на этот вопрос."
@@ -96,11 +96,23 @@ def shorten(text: str, max_chars: int) -> str:
     return text[: ends[-1]] if ends else text[:max_chars].rsplit(" ", 1)[0] + " …"
 
 
-def format_passages(passages: Sequence[Passage | str], *, max_chars: int = 700) -> str:
-    return "\n".join(
-        f"[{i}] {shorten(p if isinstance(p, str) else p.text, max_chars)}"
-        for i, p in enumerate(passages, 1)
-    )
+def without_instructions(text: str) -> str:
+    """`text` less its sentences that read as an injected order (`looks_like_injection`, the
+    test questions pass too). A document's planted order is data; shown to the model, it made
+    it refuse what the document's other sentences answer (issue 25)."""
+    for a, b in reversed(sentence_spans(text)):
+        if looks_like_injection(text[a:b]):
+            text = text[:a] + text[b:]
+    return text
+
+
+def format_passages(
+    passages: Sequence[Passage | str], *, max_chars: int = 700, hide_instructions: bool = True
+) -> str:
+    texts = [p if isinstance(p, str) else p.text for p in passages]
+    if hide_instructions:
+        texts = [without_instructions(t) for t in texts]
+    return "\n".join(f"[{i}] {shorten(t, max_chars)}" for i, t in enumerate(texts, 1))
 
 
 def first_passage_end(content: str) -> int:
@@ -123,9 +135,10 @@ def user_message(
     question: str,
     *,
     max_chars: int = 700,
+    hide_instructions: bool = True,
 ) -> str:
     lang = detect_language(question)
-    shown = format_passages(passages, max_chars=max_chars)
+    shown = format_passages(passages, max_chars=max_chars, hide_instructions=hide_instructions)
     return f"Фрагменты статьи:\n{shown}\n\nВопрос: {question}\n{ANSWER_IN[lang]}"
 
 
@@ -135,6 +148,7 @@ def qa_messages(
     *,
     context: str = "",
     max_chars: int = 700,
+    hide_instructions: bool = True,
 ) -> list[dict[str, str]]:
     """System prompt, few-shot turns, then the passages and the question (last, so the fixed
     prefix is cached). `context` is the previous user question of a follow-up, given as a hint."""
@@ -142,7 +156,9 @@ def qa_messages(
     for shot_passages, shot_q, shot_a in FEW_SHOT:
         messages.append({"role": "user", "content": user_message(shot_passages, shot_q)})
         messages.append({"role": "assistant", "content": shot_a})
-    text = user_message(passages, question, max_chars=max_chars)
+    text = user_message(
+        passages, question, max_chars=max_chars, hide_instructions=hide_instructions
+    )
     if context:
         text = text.replace("\n\nВопрос: ", f"\n\nПредыдущий вопрос: {context}\nВопрос: ", 1)
     messages.append({"role": "user", "content": text})

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 
-from index.embed import Embedder
+from index.embed import Embedder, Vector
 from index.lexical import LexicalIndex
 from index.store import Store, StoredChunk
 from rag.errors import InvalidInputError
@@ -79,6 +80,12 @@ class HybridRetriever:
         self.lexical_weight = settings.lexical_weight
         self._cache_path = settings.data_dir / "lexical" / f"{settings.collection}.pkl"
         self._lock = threading.Lock()
+        # One query embedded at a time: each caller thread would start the model's own pool of
+        # threads, and on two cores concurrent searches slowed each other more than queueing
+        # does (issue 25's load run). Recent query vectors are kept (`query_cache`).
+        self._embed_lock = threading.Lock()
+        self._vectors: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_size = settings.query_cache
         self._generation = -1
         self._checked = 0.0
         self._committed: dict[str, str] = {}
@@ -126,6 +133,19 @@ class HybridRetriever:
         chunks = self._visible([(c, 0.0) for c in self._lexical.chunks])
         return [_passage(c, 0.0) for c, _ in chunks]
 
+    def _query_vector(self, query: str) -> Vector:
+        with self._embed_lock:
+            vector = self._vectors.get(query)
+            if vector is None:
+                vector = self.embedder.embed_query(query)
+                if self._cache_size:
+                    self._vectors[query] = vector
+                    if len(self._vectors) > self._cache_size:
+                        self._vectors.popitem(last=False)
+            else:
+                self._vectors.move_to_end(query)
+            return vector
+
     def retrieve(self, query: str, *, top_k: int) -> list[Passage]:
         query = query.strip()
         if not query:
@@ -137,7 +157,7 @@ class HybridRetriever:
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[StoredChunk, float]] = []
         if self.mode in ("hybrid", "dense"):
-            dense = self._visible(self.store.dense_query(self.embedder.embed_query(query), pool))
+            dense = self._visible(self.store.dense_query(self._query_vector(query), pool))
         # BM25 on a Russian article only sees numbers and shared names in a Latin-script query;
         # the Russian words it names (`_bridge`) are searched instead, at BRIDGE_WEIGHT
         weight = self.lexical_weight * cyrillic_share(query) ** 2

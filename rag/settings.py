@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     retrieval_mode: str = Field(
         "hybrid", description="'hybrid' (dense + lexical, fused), 'dense' or 'lexical'."
     )
+    query_cache: int = Field(
+        1024,
+        ge=0,
+        le=1_000_000,
+        description="Query vectors kept, most recent first, so a repeated query is not embedded "
+        "again (0: off).",
+    )
     lexical_weight: float = Field(
         0.6, ge=0, le=1, description="Weight of the lexical ranking in the fused score."
     )
@@ -85,6 +92,12 @@ class Settings(BaseSettings):
         description="A longer passage is cut for the prompt after its last whole sentence "
         "within this many characters.",
     )
+    hide_instructions: bool = Field(
+        True,
+        description="Leave out of the prompt a passage's sentences that read as an order to the "
+        "model (as an injected question does): a document's planted instruction is data, and "
+        "shown, it made the model refuse what the document's other sentences answer.",
+    )
     llm_url: str | None = Field(
         None,
         description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "
@@ -97,6 +110,13 @@ class Settings(BaseSettings):
         description="A GGUF file to use instead of the assembled Qwen2.5-Coder-1.5B model.",
     )
     llm_threads: int = Field(2, ge=1, description="CPU threads for the local model.")
+    llm_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How many steps below the rest of the process the local model's threads "
+        "run, so that search and the web server keep their speed while it generates (0: off).",
+    )
     llm_ctx: int = Field(4096, ge=512, description="Context window of the local model, tokens.")
     refusal_bias: float = Field(
         1.0,

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from index.build import BuildReport, put_document, remove_document
 from index.embed import Embedder, load_embedder
 
-__all__ = ["Rag", "SearchResult", "WarmReport", "build_rag", "ensure_index", "load_embedder"]
-from index.store import DocumentInfo, Store
+__all__ = [
+    "Rag",
+    "SearchResult",
+    "WarmReport",
+    "build_rag",
+    "claim_folder",
+    "ensure_index",
+    "load_embedder",
+]
+from index.store import DocumentInfo, Store, claim_folder
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import LLM, Answer, Passage, StreamEvent, Turn

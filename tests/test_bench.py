@@ -71,11 +71,14 @@ def test_run_bench__measures_every_phase_on_fakes(
     for entry in result["search"].values():
         assert entry["ours_ms"]["n"] == 10 and entry["llama_index_ms"]["p50"] is not None
     assert result["answers"]["total_ms"]["n"] == 3
+    quality = result["answers"]["quality"]  # the same answers scored, beside their times
+    assert quality["n"] == 3 and 0 <= quality["keyword_acc"] <= 1
     assert result["warm_up"]["passages"] == result["indexing"]["cold"]["chunks"]  # before them
     assert result["peak_rss_mb_total"] >= result["peak_rss_mb_service"] > 0
     assert not (tmp_path / "unused").exists()  # benchmarks never touch the service's index
     md = render_markdown(result)
     assert "cores" in md and "| article |" in md and "time to first token" in md
+    assert "scored as `rag eval` scores them" in md
     assert "warm-up" in md and "Prompt states" not in md  # a fake keeps none
     result["answers"]["prompt_states"] = {"kept": 52, "mb": 144.0, "hits": 33, "misses": 3}
     assert "33 questions started from a kept state" in render_markdown(result)

@@ -1,0 +1,21 @@
+"""Which schemathesis failures `eval.fuzz` sets aside as the fuzzer's own: only a negative case
+whose every violation is a multipart field that "became null" (a form field is text)."""
+
+from eval.fuzz import _null_in_multipart
+
+NULL_CASE = """
+1. Test Case ID: Y6qqD1
+- ST201 Schema-violating request accepted
+    Invalid component: in body
+      - violates `type` at /properties/doc_id (was string, became null)
+[200] OK:
+Reproduce with:
+    curl -X POST -H 'Content-Type: multipart/form-data; boundary=x' -d 'null' http://h/documents
+    st replay Y6qqD1
+"""
+JSON_CASE = NULL_CASE.replace("Y6qqD1", "AAAAAA").replace("multipart/form-data", "application/json")
+OTHER_CASE = NULL_CASE.replace("Y6qqD1", "BBBBBB").replace("became null", "became integer")
+
+
+def test_null_in_multipart__sets_aside_only_nulls_in_forms() -> None:
+    assert _null_in_multipart(NULL_CASE + JSON_CASE + OTHER_CASE) == ["Y6qqD1"]
