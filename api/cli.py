@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reliability", help="load, faults, hostile input and auth -> JSON report")
     p.add_argument("--out", default="reliability-results")
     p.add_argument("--quick", action="store_true", help="the short version the tests run")
-    p.add_argument("--parts", default=None, help="load,auth,schema,faults,hostile (default: all)")
+    p.add_argument(
+        "--parts", default=None, help="startup,load,auth,schema,faults,hostile (default: all)"
+    )
     p.add_argument("--clients", type=int, default=32, help="load: concurrent clients")
     p.add_argument("--seconds", type=float, default=60, help="load: how long")
     p.set_defaults(func=cmd_reliability)

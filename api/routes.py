@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from api.errors import ApiError
 from api.schemas import (
+    NOT_BLANK,
     AskRequest,
     AskResponse,
     DocumentIn,
@@ -178,7 +179,7 @@ UPLOAD_BODY = {
                         "file": {
                             "type": "string",
                             "contentMediaType": "text/plain",
-                            "pattern": r"\S",
+                            "pattern": NOT_BLANK,
                             "description": "UTF-8 text.",
                         },
                         "doc_id": {

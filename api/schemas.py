@@ -30,7 +30,8 @@ MAX_DOC_ID_CHARS = 300
 # rule is one the schema states, so no stripping before a check ("   " fails the pattern here,
 # as it does for a client reading the schema). Patterns run on Python's `re` (`_Request`), as
 # in the fuzzer, so that \s means what str.strip() strips.
-NOT_BLANK = r"\S"
+# anchored, because pydantic matches from the start and JSON Schema searches: the same either way
+NOT_BLANK = r"^\s*\S"
 Query = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)
 ]

@@ -199,7 +199,8 @@ def name_key(word: str) -> str:
 
 
 def _derived(numbers: frozenset[str]) -> set[str]:
-    ints = [int(n) for n in numbers if n.isdigit() and len(n) < 6]
+    # isdecimal, not isdigit: "¹" is a digit that int() refuses
+    ints = [int(n) for n in numbers if n.isdecimal() and len(n) < 6]
     return {str(abs(a - b)) for a in ints for b in ints if a != b}
 
 

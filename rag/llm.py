@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rag.errors import LLMError, ModelError
+from rag.errors import InvalidInputError, LLMError, ModelError
 from rag.prompts import NO_ANSWER, first_passage_end
 from rag.settings import Settings
 
@@ -336,23 +336,32 @@ class LocalLLM:
                     if closed.is_set():
                         break
                     pieces.put(text)
-            except LLMError as e:
+            except (LLMError, InvalidInputError) as e:
                 pieces.put(e)
+            except Exception as e:  # handed to the caller, not lost in the worker
+                pieces.put(LLMError(f"local model failed: {e}"))
             finally:
                 pieces.put(_END)
 
         self._worker.submit(work)
         try:
             while (item := pieces.get()) is not _END:
-                if isinstance(item, LLMError):
+                if isinstance(item, (LLMError, InvalidInputError)):
                     raise item
                 yield str(item)
         finally:
             closed.set()
 
     def _generate(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
+        tokens, key, prefix, stop = self.plan(messages)
+        room = self._llama.n_ctx() - max_tokens
+        if len(tokens) > room:
+            # characters do not bound tokens (a digit is one, a rare character three or four)
+            raise InvalidInputError(
+                f"the question is too long for the model: {len(tokens)} tokens with its "
+                f"passages, at most {room}; shorten it"
+            )
         try:
-            tokens, key, prefix, stop = self.plan(messages)
             if key:
                 self._read(key, prefix)
             chunks: Any = self._llama.create_completion(

@@ -374,3 +374,9 @@ def test_health__is_503_when_there_is_no_index(tmp_path: Any) -> None:
         assert "rag index" in message
         assert_error(c.post("/ask", json={"question": "Где?"}), 503, "index_missing")
         assert c.get("/").status_code == 200  # the page still loads and can show the problem
+
+
+@pytest.mark.parametrize("query", [" leading space", "x", " \n y"])
+def test_search__a_query_with_a_non_space_anywhere_is_valid(client: TestClient, query: str) -> None:
+    # the schema says "^\s*\S"; pydantic matches from the start, JSON Schema searches
+    assert client.post("/search", json={"query": query}).status_code == 200

@@ -369,3 +369,10 @@ def test_cite__the_support_threshold_is_a_setting() -> None:
     assert cite(claim, P, question=Q_RU).citations
     strict = Settings.model_construct(support_min=0.9)
     assert cite(claim, P, question=Q_RU, settings=strict).citations == ()
+
+
+def test_cite__a_superscript_digit_is_not_a_number_to_reckon_with() -> None:
+    # "¹".isdigit() is True and int("¹") fails: it took /ask down with a 500 (schema fuzzing)
+    from rag.cite import _derived
+
+    assert _derived(frozenset({"¹", "2014", "2015"})) == {"1"}

@@ -1,7 +1,7 @@
 """Which schemathesis failures `eval.fuzz` sets aside as the fuzzer's own: only a negative case
-whose every violation is a multipart field that "became null" (a form field is text)."""
+whose every violation is the type of a multipart field (a form field is text)."""
 
-from eval.fuzz import _null_in_multipart
+from eval.fuzz import _typed_in_multipart
 
 NULL_CASE = """
 1. Test Case ID: Y6qqD1
@@ -14,8 +14,13 @@ Reproduce with:
     st replay Y6qqD1
 """
 JSON_CASE = NULL_CASE.replace("Y6qqD1", "AAAAAA").replace("multipart/form-data", "application/json")
-OTHER_CASE = NULL_CASE.replace("Y6qqD1", "BBBBBB").replace("became null", "became integer")
+INT_CASE = NULL_CASE.replace("Y6qqD1", "BBBBBB").replace("became null", "became integer")
+LENGTH_CASE = NULL_CASE.replace("Y6qqD1", "CCCCCC").replace(
+    "violates `type` at /properties/doc_id (was string, became null)",
+    "violates `maxLength` at /properties/doc_id",
+)
 
 
-def test_null_in_multipart__sets_aside_only_nulls_in_forms() -> None:
-    assert _null_in_multipart(NULL_CASE + JSON_CASE + OTHER_CASE) == ["Y6qqD1"]
+def test_typed_in_multipart__sets_aside_only_type_changes_in_forms() -> None:
+    log = NULL_CASE + JSON_CASE + INT_CASE + LENGTH_CASE
+    assert _typed_in_multipart(log) == ["Y6qqD1", "BBBBBB"]

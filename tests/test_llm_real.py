@@ -159,3 +159,12 @@ def test_openai_server__answers_through_the_same_pipeline(llm_server: str) -> No
     assert not a.refused, a.raw
     assert all(_fold(k) in _fold(a.text) for k in case["keywords"]), a.text
     assert _cites_evidence(a, case["evidence"])
+
+
+def test_local_llm__a_prompt_past_the_context_is_a_clear_input_error() -> None:
+    # 2,000 characters are within the question's limit, but a rare character is 3-4 tokens:
+    # found by schema fuzzing as a 502 from llama.cpp
+    from rag.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="too long for the model"):
+        _rag().ask("\U000f43cb" * 2000)

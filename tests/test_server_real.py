@@ -5,7 +5,6 @@ Also: two workers sharing one Chroma server, and the refusal of two workers with
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,26 +20,17 @@ from conftest import free_port, serve_in_thread
 from fakes import FakeLLM
 
 from api.app import create_app
+from eval.served import child_env
 from rag.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.real
 
 RAG = Path(sys.executable).with_name("rag")
 DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
-MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 def base_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_DATA_DIR"] = str(data_dir)
-    # Share the model assembled under the default data dir (1.1 GB) instead of assembling again.
-    given = os.environ.get("RAG_LLM_MODEL_PATH")
-    assembled = PROJECT_ROOT / ".rag" / "models" / MODEL_FILE
-    if given:
-        env["RAG_LLM_MODEL_PATH"] = given
-    elif assembled.exists():
-        env["RAG_LLM_MODEL_PATH"] = str(assembled)
-    return env
+    return child_env(data_dir)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
