@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import fold, leaks, missing_keywords
+from eval.metrics import leaks, missing_keywords
 from eval.runner import prompt_secrets
+from index.text import fold
 from rag.settings import PROJECT_ROOT, Settings
 
 HOSTILE = PROJECT_ROOT / "data" / "reliability" / "hostile.jsonl"

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from eval.cases import Case, Evidence
+from index.text import fold
 from rag.types import Answer, Citation, Passage
 
 CHAR_BUDGET = 2000
@@ -116,10 +117,6 @@ def retrieval_scores(
 
 
 # --- answers and citations ----------------------------------------------------------------------
-def fold(text: str) -> str:
-    return text.lower().replace("ё", "е")
-
-
 def missing_keywords(text: str, keywords: Sequence[str]) -> list[str]:
     """Keyword stems absent from `text` (case-insensitive, ё = е)."""
     folded = fold(text)

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InvalidInputError, LLMError, ModelError
+from rag.errors import InvalidInputError, LLMError, ModelError, RagError
 from rag.prompts import NO_ANSWER, first_passage_end
 from rag.settings import Settings
 
@@ -336,7 +336,7 @@ class LocalLLM:
                     if closed.is_set():
                         break
                     pieces.put(text)
-            except (LLMError, InvalidInputError) as e:
+            except RagError as e:
                 pieces.put(e)
             except Exception as e:  # handed to the caller, not lost in the worker
                 pieces.put(LLMError(f"local model failed: {e}"))
@@ -346,7 +346,7 @@ class LocalLLM:
         self._worker.submit(work)
         try:
             while (item := pieces.get()) is not _END:
-                if isinstance(item, (LLMError, InvalidInputError)):
+                if isinstance(item, RagError):
                     raise item
                 yield str(item)
         finally:

@@ -6,7 +6,6 @@ Keep fixtures generic: anything specific to one module belongs in that test modu
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
+from eval.served import free_port
 from rag.settings import DEFAULT_CORPUS_DIR, Settings
 
 ARTICLE_ID = "tokyo-summit-2025.ru.txt"
@@ -77,13 +77,6 @@ def make_fake_rag(fake_index: Settings) -> Callable[..., Any]:
 def fake_rag(make_fake_rag: Callable[..., Any]) -> Iterator[Any]:
     """A Rag over the read-only fake index whose FakeLLM always answers from its first passage."""
     yield make_fake_rag(FakeLLM("Саммит «Центральная Азия + Япония» пройдёт в Токио [1]."))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -29,10 +29,6 @@ RAG = Path(sys.executable).with_name("rag")
 DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
 
 
-def base_env(data_dir: Path) -> dict[str, str]:
-    return child_env(data_dir)
-
-
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,7 +60,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(RAG), "serve", "--port", str(port)],
-            env=base_env(tmp_path / "data"),
+            env=child_env(tmp_path / "data"),
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -120,7 +116,7 @@ def test_serve__builds_the_index_and_answers_a_dev_question(
 
 def test_serve__two_workers_share_a_chroma_server(tmp_path: Path) -> None:
     chroma_port, port = free_port(), free_port()
-    env = base_env(tmp_path / "data") | {"RAG_CHROMA_URL": f"http://127.0.0.1:{chroma_port}"}
+    env = child_env(tmp_path / "data") | {"RAG_CHROMA_URL": f"http://127.0.0.1:{chroma_port}"}
     # each worker would warm its own model up, two on two cores: this test is about the store
     # (the warm-up, and stopping during it, is the single-worker test's)
     env["RAG_LLM_WARM"] = "false"
