@@ -172,7 +172,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     """Build the index if there is none, print the address, and serve until interrupted."""
     import uvicorn
 
-    from rag.wiring import build_rag, claim_folder, ensure_index, load_embedder
+    from rag.wiring import build_rag, claim_folder, ensure_index, keep_llm_prefix, load_embedder
 
     if (why := workers_refusal(settings, workers)) is not None:
         print(f"error: {why}", file=sys.stderr)
@@ -185,6 +185,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
     report = ensure_index(settings, embedder=embedder)
     if report is not None:
         print(f"Built the index: {report.summary()}", flush=True)
+        # a new folder (a fresh clone's `make run`): the model's fixed prompt state is
+        # index-time work too, so that the first question does not wait for it
+        try:
+            if settings.llm_warm and keep_llm_prefix(settings):
+                print("Kept the model's prompt state for the next starts.", flush=True)
+        except RagError as e:  # costs the first answer's speed; /ask reports the error itself
+            print(f"warning: {e}", file=sys.stderr, flush=True)
     print(f"Serving on http://{host}:{port}  (chat page at /, API docs at /docs)", flush=True)
     if workers == 1:
         app = create_app(

@@ -64,27 +64,27 @@ def fresh_data_dir(root: Path, corpus: Path | None = None) -> tuple[Path, dict[s
 
 # --- start-up -----------------------------------------------------------------------------------
 def part_startup(settings: Settings, work: Path) -> dict[str, Any]:
-    """`rag serve` as `make run` starts it (warm-up on, in the background): seconds until it
-    serves, then the first question's answer time."""
-    from rag.wiring import ensure_index
-
-    ensure_index(settings)
+    """`rag serve` as `make run` starts it (warm-up on, in the background), first on a new
+    folder, as on a fresh clone (it builds the index and the model's prompt state before it
+    serves), then again on that folder: seconds until it serves, then until its first answer."""
+    data = work / "startup-data"
+    shutil.rmtree(data, ignore_errors=True)
     env = {"RAG_CORPUS_DIR": str(settings.corpus_dir)}
-    t0 = time.monotonic()
-    with Server(
-        settings.data_dir.resolve(), env=env, log=work / "startup-server.log", inherit=True
-    ) as server:
-        server.wait_healthy()
-        serving_s = time.monotonic() - t0
-        t1 = time.monotonic()
-        answer = server.ask(questions(1)[0])
-        first_answer_s = time.monotonic() - t1
-    return {
-        "serving_after_s": round(serving_s, 1),
-        "first_answer_s": round(first_answer_s, 1),
-        "refused": answer.get("refused"),
-        "ok": first_answer_s <= FIRST_ANSWER_S,
-    }
+    runs: dict[str, dict[str, Any]] = {}
+    for run in ("fresh", "restart"):
+        t0 = time.monotonic()
+        with Server(data, env=env, log=work / f"startup-{run}.log", inherit=True) as server:
+            server.wait_healthy()
+            serving_s = time.monotonic() - t0
+            t1 = time.monotonic()
+            answer = server.ask(questions(1)[0])
+            first_answer_s = time.monotonic() - t1
+        runs[run] = {
+            "serving_after_s": round(serving_s, 1),
+            "first_answer_s": round(first_answer_s, 1),
+            "refused": answer.get("refused"),
+        }
+    return {**runs, "ok": all(r["first_answer_s"] <= FIRST_ANSWER_S for r in runs.values())}
 
 
 # --- load -------------------------------------------------------------------------------------

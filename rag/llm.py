@@ -235,6 +235,7 @@ class LocalLLM:
         checkpoint: Callable[[str], int] | None = None,
         cache_size: int = 0,
         nice: int = 0,
+        prefix_dir: Path | None = None,
     ) -> None:
         self._worker = ThreadPoolExecutor(
             1, thread_name_prefix="llm", initializer=_lower_priority, initargs=(nice,)
@@ -264,6 +265,14 @@ class LocalLLM:
         except Exception as e:  # llama.cpp raises ValueError/RuntimeError on a bad file
             raise ModelError(f"could not load {model_path}: {e}") from e
         self._checkpoint = checkpoint
+        self._prefix_dir = prefix_dir
+        # what the cells of a prompt prefix depend on besides its tokens: the model file, the
+        # llama.cpp build and the batches it was read in
+        stat = model_path.stat()
+        self._identity = (
+            f"{model_path.name}:{stat.st_size}:{stat.st_mtime_ns}:"
+            f"{importlib.import_module('llama_cpp').__version__}:{self._llama.n_batch}"
+        )
         # Free the model before interpreter shutdown: llama-cpp's __del__ at exit finds its
         # module globals gone and prints a TypeError traceback.
         atexit.register(self._llama.close)
@@ -300,20 +309,18 @@ class LocalLLM:
         self, key: tuple[int, ...], prefix: int, cancelled: Callable[[], bool] | None = None
     ) -> bool:
         """Bring the context to hold exactly `key` (the prompt through its checkpoint), computed
-        the one way that does not depend on earlier prompts: the fixed prefix from the start,
-        then the passage in one batch (or its kept cells: the same numbers). llama.cpp alone
-        rereads from wherever the last prompt parted, and a batch cut elsewhere rounds
-        differently: 2-3 of 40 dev answers changed with the question asked before them.
+        the one way that does not depend on earlier prompts: the fixed prefix from the start
+        (`_read_prefix`), then the passage in one batch (or its kept cells: the same numbers).
+        llama.cpp alone rereads from wherever the last prompt parted, and a batch cut elsewhere
+        rounds differently: 2-3 of 40 dev answers changed with the question asked before them.
         `cancelled` is asked between batches of the fixed prefix (~10 s each; False: stopped)."""
         llama = self._llama
         have = _common(llama.input_ids[: llama.n_tokens].tolist(), key)
         if have < len(key):
-            llama.n_tokens = prefix if have >= prefix else 0
-            # in llama.eval's own batches, one call each, so that a warm-up can stop between
-            for i in range(llama.n_tokens, prefix, llama.n_batch):
-                if cancelled is not None and cancelled():
-                    return False
-                llama.eval(list(key[i : min(i + llama.n_batch, prefix)]))
+            if have >= prefix:
+                llama.n_tokens = prefix
+            elif not self._read_prefix(key[:prefix], cancelled):
+                return False
             if self.states is None or not self.states.load(key, prefix):
                 llama.eval(list(key[prefix:]))
                 if self.states is not None:
@@ -323,6 +330,77 @@ class LocalLLM:
         llama.n_tokens = len(key)
         llama._requires_eval = True
         return True
+
+    def _read_prefix(
+        self, tokens: Sequence[int], cancelled: Callable[[], bool] | None = None
+    ) -> bool:
+        """Bring the context to hold exactly the fixed prefix `tokens`: its cells from disk when
+        kept there, else read from the start in llama.eval's own batches (one call each, so that
+        a warm-up can stop between) and kept on disk. Reading them is ~20 s of a first answer
+        on two cores; loading them, well under one."""
+        llama = self._llama
+        llama.n_tokens = 0
+        if self._load_prefix(tokens):
+            return True
+        for i in range(0, len(tokens), llama.n_batch):
+            if cancelled is not None and cancelled():
+                return False
+            llama.eval(list(tokens[i : min(i + llama.n_batch, len(tokens))]))
+        self._save_prefix(tokens)
+        return True
+
+    def _prefix_file(self, tokens: Sequence[int]) -> Path | None:
+        if self._prefix_dir is None or not tokens:
+            return None
+        digest = hashlib.sha256(self._identity.encode())
+        digest.update(b"".join(t.to_bytes(4, "little") for t in tokens))
+        return self._prefix_dir / f"prefix-{digest.hexdigest()[:32]}.state"
+
+    def _load_prefix(self, tokens: Sequence[int]) -> bool:
+        """Put the kept cells of `tokens` into the empty context; False when none are kept or
+        llama.cpp refuses them (the context is left empty)."""
+        path = self._prefix_file(tokens)
+        if path is None or not path.is_file():
+            return False
+        import llama_cpp
+
+        llama = self._llama
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if not llama_cpp.llama_state_seq_set_data(llama._ctx.ctx, buf, len(buf), 0):
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+            path.unlink(missing_ok=True)  # damaged: computed and written again
+            return False
+        llama.input_ids[: len(tokens)] = tokens
+        llama.n_tokens = len(tokens)
+        llama._requires_eval = True
+        return True
+
+    def _save_prefix(self, tokens: Sequence[int]) -> None:
+        """Keep the cells of the context, which holds exactly `tokens`, on disk (written whole
+        or not at all). A folder that cannot be written costs speed, not answers."""
+        path = self._prefix_file(tokens)
+        if path is None or path.is_file():
+            return
+        import llama_cpp
+
+        ctx = self._llama._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        n = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
+        if not n:
+            return
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(memoryview(buf)[:n])
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
         """The reply's pieces as the worker makes them; closing this generator stops it at
@@ -398,6 +476,27 @@ class LocalLLM:
         except Exception as e:
             raise LLMError(f"local model failed: {e}") from e
 
+    def keep_prefix(self, messages: list[dict[str, str]]) -> bool:
+        """Read the fixed prefix of `messages`' prompt (all before the last message, which must
+        show a passage) and keep its cells on disk, unless kept already: index-time work, so
+        that a first answer does not wait for it. True when it was read now."""
+        return self._worker.submit(self._keep_prefix, messages).result()
+
+    def _keep_prefix(self, messages: list[dict[str, str]]) -> bool:
+        try:
+            _, key, prefix, _ = self.plan(messages)
+            path = self._prefix_file(key[:prefix])
+            if path is None or path.is_file():
+                return False
+            return self._read_prefix(key[:prefix])
+        except Exception as e:
+            raise LLMError(f"local model failed: {e}") from e
+
+    def close(self) -> None:
+        """Free the model now (it is freed at exit otherwise)."""
+        self._worker.shutdown()
+        self._llama.close()
+
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens=max_tokens))
 
@@ -460,4 +559,5 @@ def load_llm(settings: Settings) -> LocalLLM | OpenAICompatLLM:
         checkpoint=first_passage_end,
         cache_size=settings.llm_cache,
         nice=settings.llm_nice,
+        prefix_dir=settings.model_dir / "states" if settings.llm_keep_prefix else None,
     )

@@ -144,7 +144,7 @@ def user_message(
 
 def qa_messages(
     question: str,
-    passages: Sequence[Passage],
+    passages: Sequence[Passage | str],
     *,
     context: str = "",
     max_chars: int = 700,

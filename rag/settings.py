@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         "`rag bench` starts (in the background for serve), if the index holds at most "
         "`llm_cache` passages.",
     )
+    llm_keep_prefix: bool = Field(
+        True,
+        description="Keep the local model's state after the fixed prompt prefix (system prompt "
+        "and examples, ~35 MB) on disk under `data_dir/models/states`, so that a start reads it "
+        "back instead of computing it (~20 s on two cores); `rag serve` computes it before "
+        "serving when it builds the index.",
+    )
     max_tokens: int = Field(
         120, ge=16, le=4096, description="Most tokens generated per answer (answers are short)."
     )

@@ -21,6 +21,7 @@ __all__ = [
     "build_rag",
     "claim_folder",
     "ensure_index",
+    "keep_llm_prefix",
     "load_embedder",
 ]
 from index.store import DocumentInfo, Store, claim_folder
@@ -210,3 +211,21 @@ def build_rag(
     emb = embedder or load_embedder(settings)
     store = Store.open(settings, embedding_name=emb.name)
     return Rag(settings, store=store, embedder=emb, llm=llm)
+
+
+def keep_llm_prefix(settings: Settings) -> bool:
+    """Index-time work for the local model (`llm_keep_prefix`): its state after the fixed prompt
+    prefix, computed once and kept on disk, so that the first answer after a start does not
+    wait ~20 s for it. True when it was computed now."""
+    if settings.llm_url or not settings.llm_keep_prefix:
+        return False
+    from rag.llm import LocalLLM, load_llm
+    from rag.prompts import qa_messages
+
+    llm = load_llm(settings)
+    if not isinstance(llm, LocalLLM):
+        return False
+    try:
+        return llm.keep_prefix(qa_messages("?", ["?"]))
+    finally:
+        llm.close()

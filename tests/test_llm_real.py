@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -105,6 +106,41 @@ def test_prompt_states__a_kept_first_passage_gives_the_answer_read_from_scratch(
     "".join(plain.stream(qa_messages("Кто такой Папава?", [p1, p2]), max_tokens=4))
     assert got == "".join(plain.stream(messages, max_tokens=40))
     assert got.strip()
+
+
+def test_kept_prefix__a_new_model_reads_it_from_disk_and_answers_the_same(tmp_path: Path) -> None:
+    """LocalLLM(prefix_dir=...): the fixed prefix's cells are written once, read back by the
+    next process instead of computed, and give the same answer; a damaged file is computed
+    and written again."""
+    from rag.llm import LocalLLM
+    from rag.prompts import first_passage_end
+
+    path = real_rag_settings().llm_model_path
+    messages = [
+        {"role": "system", "content": "Отвечай кратко, по фрагментам."},
+        {"role": "user", "content": "Фрагменты:\n[1] Мост длиной 312 метров открыли в мае.\n"},
+        {"role": "assistant", "content": "Понятно."},
+        {
+            "role": "user",
+            "content": "Фрагменты:\n[1] Паром ходит по вторникам.\n\nВопрос: Когда ходит паром?",
+        },
+    ]
+
+    def answer() -> str:
+        llm = LocalLLM(path, checkpoint=first_passage_end, prefix_dir=tmp_path)
+        try:
+            return llm.complete(messages, max_tokens=12)
+        finally:
+            llm.close()
+
+    first = answer()
+    (kept,) = tmp_path.glob("prefix-*.state")
+    written = kept.stat().st_mtime_ns
+    assert answer() == first and kept.stat().st_mtime_ns == written  # read, not rewritten
+    kept.write_bytes(b"damaged")
+    assert answer() == first and kept.stat().st_size > 1000
+    plain = LocalLLM(path, checkpoint=first_passage_end)
+    assert "".join(plain.stream(messages, max_tokens=12)) == first
 
 
 # --- an OpenAI-compatible server on loopback -----------------------------------------------------

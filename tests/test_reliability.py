@@ -28,7 +28,8 @@ def _run(tmp_path: Path, parts: str) -> dict[str, object]:
 def test_startup_load_and_auth(tmp_path: Path) -> None:
     report = _run(tmp_path, "startup,load,auth")
     startup = report["startup"]
-    assert isinstance(startup, dict) and startup["first_answer_s"] > 0
+    assert isinstance(startup, dict)
+    assert startup["fresh"]["first_answer_s"] > 0 and startup["restart"]["first_answer_s"] > 0
     load = report["load"]
     assert isinstance(load, dict)
     assert load["server_errors"] == 0 and load["dropped"] == 0

@@ -87,6 +87,9 @@ def test_serve__builds_the_index_and_answers_a_dev_question(
     url, proc, log = served
     health = wait_healthy(url, proc, timeout=240)
     assert f"Serving on {url}" in log.read_text()
+    # the model's fixed prompt state was computed before serving (index-time work), and kept
+    assert "Kept the model's prompt state" in log.read_text()
+    assert list((log.parent / "data" / "models" / "states").glob("prefix-*.state"))
     assert health["documents"] == 1 and health["embedder"] != "fake-bow-256"
     assert "<label" in httpx.get(url + "/", timeout=60).text
 
