@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="synthetic corpus sizes in chunks, joined by commas (default 10000; 0: none)",
     )
+    p.add_argument(
+        "--stores",
+        default="embedded,server",
+        help="where each synthetic corpus is searched: 'embedded', 'server' (a Chroma server "
+        "started for the run), or both joined by a comma",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("reliability", help="load, faults, hostile input and auth -> JSON report")

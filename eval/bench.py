@@ -17,6 +17,7 @@ Times are measured, never asserted. `--quick` is a smoke run: small corpora, few
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -30,15 +31,17 @@ from typing import Any
 from eval.bench_corpus import DerivedEmbedder, article_sentences, synthetic_corpus
 from eval.bench_report import render_markdown
 from eval.metrics import percentile
+from eval.served import ChromaServer
 from rag.errors import EvalDataError, InvalidInputError
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import LLM, DoneEvent, TokenEvent
 
 DEV_SETS = (PROJECT_ROOT / "data" / "eval" / "dev.jsonl",)
-# Synthetic corpus sizes, in chunks. ~100,000 is opt-in (`--sizes 10000,100000`): indexing them
-# took over half an hour here.
+# Synthetic corpus sizes, in chunks. ~100,000 is opt-in (`--sizes 1000,10000,100000`): about
+# 4 minutes to write into each store here.
 DEFAULT_SIZES = (10_000,)
 QUICK_SIZES = (2_000,)
+STORES = ("embedded", "server")
 FALLBACK_QUESTIONS = ("Где прошёл саммит?", "Who is Papava?", "Что Япония предлагает региону?")
 
 
@@ -82,13 +85,15 @@ def _time_each(fn: Callable[[str], object], queries: Sequence[str]) -> list[floa
     return out
 
 
-def sub_settings(settings: Settings, root: Path, name: str, corpus: Path) -> Settings:
+def sub_settings(
+    settings: Settings, root: Path, name: str, corpus: Path, chroma_url: str | None = None
+) -> Settings:
     return settings.model_copy(
         update={
             "corpus_dir": corpus,
             "data_dir": root / name,
-            "chroma_url": None,
-            "collection": "bench",
+            "chroma_url": chroma_url,
+            "collection": f"bench-{name}" if chroma_url else "bench",
         }
     )
 
@@ -184,10 +189,12 @@ def run_bench(
     llm: LLM | None = None,
     sizes: Sequence[int] | None = None,
     n_answers: int | None = None,
+    stores: Sequence[str] = STORES,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """All phases; returns the JSON-ready result. `embedder`/`llm` replace the configured ones;
-    `sizes` the synthetic corpus sizes; `n_answers` the dev questions answered (0: skip)."""
+    `sizes` the synthetic corpus sizes, each searched in every one of `stores` ("embedded",
+    "server": a `chroma run` started here); `n_answers` the dev questions answered (0: skip)."""
     from index.build import build_index
     from index.embed import load_embedder
     from rag.wiring import build_rag
@@ -254,22 +261,32 @@ def run_bench(
         derived = DerivedEmbedder(emb)
         if sizes is None:
             sizes = QUICK_SIZES if quick else DEFAULT_SIZES
-        for target in sizes:
-            corpus = root / f"corpus-{target}"
-            docs, _ = synthetic_corpus(
-                article, target, corpus, chunk_size=s.chunk_size, chunk_min=s.chunk_min
-            )
-            sz = sub_settings(settings, root, f"size-{target}", corpus)
-            loaded = bulk_index(sz, derived)
-            log(f"indexed {loaded['chunks']} chunks in {loaded['seconds']:.0f} s")
-            entry = bench_search(sz, emb, queries, top_k)
-            entry |= {
-                "index_seconds": loaded["seconds"],
-                "vectors": "derived",
-                "real_embeddings": derived.real_calls,
-            }
-            result["search"][f"{loaded['chunks']} chunks"] = entry
-            log(f"search {loaded['chunks']} chunks ({docs} docs): {entry['ours_ms']}")
+        server: ChromaServer | None = None  # one for every size, started when first needed
+        with contextlib.ExitStack() as stack:
+            for target in sizes:
+                corpus = root / f"corpus-{target}"
+                docs, _ = synthetic_corpus(
+                    article, target, corpus, chunk_size=s.chunk_size, chunk_min=s.chunk_min
+                )
+                for store in stores:
+                    url = None
+                    if store == "server":
+                        if server is None:
+                            server = stack.enter_context(ChromaServer(root / "chroma-server"))
+                        url = server.url
+                    sz = sub_settings(settings, root, f"size-{target}-{store}", corpus, url)
+                    loaded = bulk_index(sz, derived)
+                    log(f"indexed {loaded['chunks']} chunks ({store}) in {loaded['seconds']:.0f} s")
+                    entry = bench_search(sz, emb, queries, top_k)
+                    entry |= {
+                        "store": store,
+                        "index_seconds": loaded["seconds"],
+                        "vectors": "derived",
+                        "real_embeddings": derived.real_calls,
+                    }
+                    name = f"{loaded['chunks']} chunks" + (", Chroma server" if url else "")
+                    result["search"][name] = entry
+                    log(f"search {name} ({docs} docs): {entry['ours_ms']}")
     result["peak_rss_mb_total"] = peak_rss_mb()
     return result
 
@@ -282,7 +299,7 @@ def bulk_index(settings: Settings, embedder: Any, *, batch: int = 4096) -> dict[
     search over the result is measured, so the one-by-one path is not what counts."""
     from index.build import chunks_for, version
     from index.load import load_corpus
-    from index.store import Store
+    from index.store import CommitItem, Store
 
     t0 = time.perf_counter()
     docs = load_corpus(settings.corpus_dir).documents
@@ -307,11 +324,11 @@ def bulk_index(settings: Settings, embedder: Any, *, batch: int = 4096) -> dict[
             flush()
     flush()
     write_s = time.perf_counter() - t0
-    for doc in docs:
-        store.commit_document(
-            doc.doc_id, doc.text, sha256=doc.sha256, version=version(settings, doc),
-            chunks=counts[doc.doc_id], source="corpus",
-        )  # fmt: skip
+    store.commit_documents([
+        CommitItem(doc.doc_id, doc.text, doc.sha256, version(settings, doc), counts[doc.doc_id],
+                   "corpus")
+        for doc in docs
+    ])  # fmt: skip
     store.bump_generation(embedder.name)
     return {"documents": len(docs), "chunks": sum(counts.values()), "write_seconds": write_s,
             "seconds": time.perf_counter() - t0}  # fmt: skip
@@ -331,11 +348,26 @@ def parse_sizes(text: str | None) -> tuple[int, ...] | None:
     return tuple(n for n in sizes if n > 0)
 
 
+def parse_stores(text: str | None) -> tuple[str, ...]:
+    """`--stores embedded,server` -> ("embedded", "server"); None -> both."""
+    if text is None:
+        return STORES
+    stores = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not stores or any(x not in STORES for x in stores):
+        raise InvalidInputError(
+            f"--stores takes {' and/or '.join(STORES)}, joined by commas: {text!r}"
+        )
+    return stores
+
+
 def run_bench_cli(settings: Settings, args: argparse.Namespace) -> int:
     """`rag bench`: run, then write bench.json and bench.md into --out and print the markdown."""
     out = Path(args.out or "bench-results")
     result = run_bench(
-        settings, quick=bool(args.quick), sizes=parse_sizes(getattr(args, "sizes", None))
+        settings,
+        quick=bool(args.quick),
+        sizes=parse_sizes(getattr(args, "sizes", None)),
+        stores=parse_stores(getattr(args, "stores", None)),
     )
     out.mkdir(parents=True, exist_ok=True)
     name = "bench-quick" if args.quick else "bench"

@@ -49,6 +49,18 @@ def render_markdown(r: Mapping[str, Any]) -> str:
         "Ratio = ours / llama-index (hybrid dense + lexical vs dense only, same Chroma collection "
         "and embedder, same queries: the dev questions, top_k as configured).",
     ]
+    for store in ("embedded", "server"):
+        sized = sorted((x for x in derived if x.get("store", "embedded") == store),
+                       key=lambda x: x["chunks"])  # fmt: skip
+        if len(sized) > 1:
+            a, b = sized[0], sized[-1]
+            lines.append(
+                f"Growth ({store} store), {a['chunks']} to {b['chunks']} chunks "
+                f"({b['chunks'] / a['chunks']:.0f}x): ours p50 {_ms(a['ours_ms']['p50'])} to "
+                f"{_ms(b['ours_ms']['p50'])} ms, llama-index {_ms(a['llama_index_ms']['p50'])} to "
+                f"{_ms(b['llama_index_ms']['p50'])} ms; indexing {a['index_seconds']:.0f} to "
+                f"{b['index_seconds']:.0f} s."
+            )
     if derived:
         lines.append(
             "The synthetic corpora are the article's sentences shuffled and recombined (fixed "

@@ -125,3 +125,44 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ChromaServer:
+    """A `chroma run` child on a free loopback port, storing under `path`; a context manager
+    that waits for its heartbeat on entry and stops it on exit."""
+
+    def __init__(self, path: Path, *, timeout: float = 60) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._timeout = timeout
+        self.proc = subprocess.Popen(
+            [str(RAG.with_name("chroma")), "run", "--path", str(path),
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def __enter__(self) -> ChromaServer:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"the Chroma server on {self.url} did not start")
+            time.sleep(0.2)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -60,14 +60,14 @@ def test_run_bench__measures_every_phase_on_fakes(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "unused", chroma_url=None)
     result = bench.run_bench(
-        settings, quick=True, embedder=FakeEmbedder(), llm=PrefillLLM("Токио [1]."), sizes=(300,),
-        log=lambda _: None,
+        settings, quick=True, embedder=FakeEmbedder(), llm=PrefillLLM("Токио [1]."), sizes=(200, 400),
+        stores=("embedded",), log=lambda _: None,
     )  # fmt: skip
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
     assert result["indexing"]["cold"]["added"] == 1 and result["indexing"]["warm"]["added"] == 0
-    assert set(result["search"]) == {"article", next(k for k in result["search"] if "chunks" in k)}
-    big = next(v for k, v in result["search"].items() if k != "article")
-    assert big["chunks"] >= 300 and big["vectors"] == "derived"
+    assert list(result["search"])[0] == "article" and len(result["search"]) == 3
+    big = list(result["search"].values())[-1]
+    assert big["chunks"] >= 400 and big["vectors"] == "derived"
     for entry in result["search"].values():
         assert entry["ours_ms"]["n"] == 10 and entry["llama_index_ms"]["p50"] is not None
     assert result["answers"]["total_ms"]["n"] == 3
@@ -78,6 +78,7 @@ def test_run_bench__measures_every_phase_on_fakes(
     assert not (tmp_path / "unused").exists()  # benchmarks never touch the service's index
     md = render_markdown(result)
     assert "cores" in md and "| article |" in md and "time to first token" in md
+    assert "Growth (embedded store), " in md
     assert "scored as `rag eval` scores them" in md
     assert "warm-up" in md and "Prompt states" not in md  # a fake keeps none
     result["answers"]["prompt_states"] = {"kept": 52, "mb": 144.0, "hits": 33, "misses": 3}
@@ -91,8 +92,9 @@ def test_run_bench_cli__writes_json_and_markdown(
 
     def on_fakes(settings: Settings, **kw: Any) -> dict[str, Any]:
         assert kw.pop("sizes") is None  # no --sizes: the default sizes
+        assert kw.pop("stores") == ("embedded", "server")  # no --stores: both
         return real(settings, embedder=FakeEmbedder(), llm=FakeLLM("Да [1]."), sizes=(200,),
-                    log=lambda _: None, **kw)  # fmt: skip
+                    stores=("embedded",), log=lambda _: None, **kw)  # fmt: skip
 
     monkeypatch.setattr(bench, "run_bench", on_fakes)
     out = tmp_path / "bench"
@@ -118,6 +120,40 @@ def test_parse_sizes__bad_input_is_a_clear_error(text: str) -> None:
 
     with pytest.raises(InvalidInputError, match="--sizes"):
         bench.parse_sizes(text)
+
+
+@pytest.mark.real
+def test_run_bench__searches_a_synthetic_corpus_in_a_chroma_server(tmp_path: Path) -> None:
+    result = bench.run_bench(
+        Settings(data_dir=tmp_path / "d"), quick=True, embedder=FakeEmbedder(),
+        sizes=(200,), stores=("embedded", "server"), n_answers=0, log=lambda _: None,
+    )  # fmt: skip
+    served = [v for k, v in result["search"].items() if k.endswith(", Chroma server")]
+    (embedded,) = [v for v in result["search"].values() if v.get("store") == "embedded"]
+    assert len(served) == 1 and served[0]["store"] == "server"
+    assert served[0]["chunks"] == embedded["chunks"] >= 200
+    assert served[0]["ours_ms"]["n"] == 10 and served[0]["llama_index_ms"]["p50"] is not None
+    assert "Chroma server |" in render_markdown(result)
+
+
+@pytest.mark.parametrize(
+    ("text", "stores"),
+    [
+        (None, ("embedded", "server")),
+        ("server", ("server",)),
+        ("embedded, server", ("embedded", "server")),
+    ],
+)
+def test_parse_stores(text: str | None, stores: tuple[str, ...]) -> None:
+    assert bench.parse_stores(text) == stores
+
+
+@pytest.mark.parametrize("text", ["", "disk", "embedded,cloud"])
+def test_parse_stores__bad_input_is_a_clear_error(text: str) -> None:
+    from rag.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="--stores"):
+        bench.parse_stores(text)
 
 
 def test_run_bench__no_sizes_skips_the_synthetic_corpora(tmp_path: Path) -> None:

@@ -1,16 +1,12 @@
 """A real Chroma server (`chroma run`) on a free loopback port: index and search through it."""
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakes import FakeEmbedder
 
+from eval.served import ChromaServer, free_port
 from index.build import build_index
 from rag.errors import IndexMissingError
 from rag.settings import Settings
@@ -19,37 +15,10 @@ from rag.wiring import build_rag
 pytestmark = pytest.mark.real
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Chroma server did not start")
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.url
 
 
 def test_chroma_server__index_and_search_through_it(tmp_path: Path, chroma_url: str) -> None:

@@ -196,3 +196,24 @@ def test_build__a_folder_document_deleted_over_the_api_comes_back(tmp_path: Path
     assert build_index(s, embedder=FakeEmbedder()).added == 1
     rag = build_rag(s, embedder=FakeEmbedder())
     assert [d.doc_id for d in rag.list_documents()] == ["tokio.txt", "uran.txt"]
+
+
+def test_commit_documents__many_in_batches_of_bounded_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.store import CommitItem
+
+    s = _settings(tmp_path)
+    store = Store.open(s, embedding_name=FakeEmbedder.name, create=True)
+    sizes: list[int] = []
+    upsert = store._upsert_documents
+    monkeypatch.setattr(
+        store, "_upsert_documents", lambda part: (sizes.append(len(part)), upsert(part))
+    )
+    big = "слово " * 700_000  # 4.2 MB: alone in its upsert
+    items = [CommitItem(f"d{i}.txt", big if i == 1 else f"текст {i}", f"h{i}", f"v{i}", 1, "corpus")
+             for i in range(3)]  # fmt: skip
+    store.commit_documents(items)
+    assert sizes == [1, 1, 1]
+    assert [d.doc_id for d in store.documents()] == ["d0.txt", "d1.txt", "d2.txt"]
+    assert store.document_text("d2.txt") == "текст 2"

@@ -20,7 +20,7 @@ from conftest import free_port, serve_in_thread
 from fakes import FakeLLM
 
 from api.app import create_app
-from eval.served import child_env
+from eval.served import ChromaServer, child_env
 from rag.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.real
@@ -118,47 +118,41 @@ def test_serve__builds_the_index_and_answers_a_dev_question(
 
 
 def test_serve__two_workers_share_a_chroma_server(tmp_path: Path) -> None:
-    chroma_port, port = free_port(), free_port()
-    env = child_env(tmp_path / "data") | {"RAG_CHROMA_URL": f"http://127.0.0.1:{chroma_port}"}
-    # each worker would warm its own model up, two on two cores: this test is about the store
-    # (the warm-up, and stopping during it, is the single-worker test's)
-    env["RAG_LLM_WARM"] = "false"
-    chroma = subprocess.Popen(
-        [str(RAG.with_name("chroma")), "run", "--path", str(tmp_path / "chroma"),
-         "--host", "127.0.0.1", "--port", str(chroma_port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    port = free_port()
     server = None
-    try:
-        log = (tmp_path / "server.log").open("w")
-        server = subprocess.Popen(
-            [str(RAG), "serve", "--port", str(port), "--workers", "2"],
-            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, server, timeout=240)
-        answered = 0
-        deadline = time.monotonic() + 120
-        while answered < 10:
-            r = httpx.post(
-                url + "/search", json={"query": "Токийская декларация", "top_k": 2}, timeout=120
-            )
-            if r.status_code == 503 and time.monotonic() < deadline:
-                # the other worker may still be loading: it says so, in the error shape
-                assert r.json()["error"]["code"] == "loading"
-                time.sleep(0.5)
-                continue
-            assert r.status_code == 200 and len(r.json()["passages"]) == 2
-            answered += 1
-        assert stop(server) == 0
-        output = (tmp_path / "server.log").read_text()
-        assert f"Serving on {url}" in output
-        assert output.count("Started server process") == 2, output
-    finally:
-        if server is not None and server.poll() is None:
-            server.kill()
-        chroma.terminate()
-        chroma.wait(timeout=30)
+    with ChromaServer(tmp_path / "chroma") as chroma:
+        env = child_env(tmp_path / "data") | {"RAG_CHROMA_URL": chroma.url}
+        # each worker would warm its own model up, two on two cores: this test is about the
+        # store (the warm-up, and stopping during it, is the single-worker test's)
+        env["RAG_LLM_WARM"] = "false"
+        try:
+            log = (tmp_path / "server.log").open("w")
+            server = subprocess.Popen(
+                [str(RAG), "serve", "--port", str(port), "--workers", "2"],
+                env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, server, timeout=240)
+            answered = 0
+            deadline = time.monotonic() + 120
+            while answered < 10:
+                r = httpx.post(
+                    url + "/search", json={"query": "Токийская декларация", "top_k": 2}, timeout=120
+                )
+                if r.status_code == 503 and time.monotonic() < deadline:
+                    # the other worker may still be loading: it says so, in the error shape
+                    assert r.json()["error"]["code"] == "loading"
+                    time.sleep(0.5)
+                    continue
+                assert r.status_code == 200 and len(r.json()["passages"]) == 2
+                answered += 1
+            assert stop(server) == 0
+            output = (tmp_path / "server.log").read_text()
+            assert f"Serving on {url}" in output
+            assert output.count("Started server process") == 2, output
+        finally:
+            if server is not None and server.poll() is None:
+                server.kill()
 
 
 class EndlessLLM(FakeLLM):
