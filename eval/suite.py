@@ -145,7 +145,8 @@ def run_suite_cli(
     """`rag eval-all [--sets a,b] [--out DIR] [--limit N] [--replies FILE]`; `sets`,
     `embedder` and `llm` replace what the arguments and settings name (tests pass fakes)."""
     from eval.runner import describe_settings, run
-    from rag.wiring import build_rag, ensure_index, load_embedder
+    from index.build import build_index
+    from rag.wiring import build_rag, load_embedder
 
     sets = sets or pick(args.sets)
     out = Path(args.out or "eval-results/all")
@@ -162,8 +163,9 @@ def run_suite_cli(
     retrieval: dict[str, list[dict[str, Any]]] = {}
     for qs in sets:
         s = settings_for(settings, qs)
-        built = ensure_index(s, embedder=embedder)
-        if built is not None:
+        # incremental, not only when missing: a set is judged on today's cutting of its corpus
+        built = build_index(s, embedder=embedder)
+        if built.added or built.changed or built.removed:
             print(f"{qs.name}: indexed {qs.corpus} ({built.summary()})", file=sys.stderr)
         rag = build_rag(s, embedder=embedder, llm=llm)
         target = InProcess(rag, name=qs.name)

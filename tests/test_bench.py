@@ -60,12 +60,12 @@ def test_run_bench__measures_every_phase_on_fakes(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "unused", chroma_url=None)
     result = bench.run_bench(
-        settings, quick=True, embedder=FakeEmbedder(), llm=PrefillLLM("Токио [1]."), sizes=(200, 400),
-        stores=("embedded",), log=lambda _: None,
+        settings, quick=True, embedder=FakeEmbedder(), llm=PrefillLLM("Токио [1]."),
+        sizes=(200, 400), stores=("embedded",), log=lambda _: None,
     )  # fmt: skip
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
     assert result["indexing"]["cold"]["added"] == 1 and result["indexing"]["warm"]["added"] == 0
-    assert list(result["search"])[0] == "article" and len(result["search"]) == 3
+    assert next(iter(result["search"])) == "article" and len(result["search"]) == 3
     big = list(result["search"].values())[-1]
     assert big["chunks"] >= 400 and big["vectors"] == "derived"
     for entry in result["search"].values():
