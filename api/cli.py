@@ -26,7 +26,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from index.build import run_index_cli
 
-    return run_index_cli(_settings(args), progress=not args.quiet)
+    return run_index_cli(_settings(args), progress=not args.quiet, repair=args.repair)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus", help="corpus folder (default: RAG_CORPUS_DIR or the shipped article)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="cut and embed every stored document again from its stored text (a vector index "
+        "that fails to load)",
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="retrieve passages for a query")

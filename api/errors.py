@@ -24,6 +24,7 @@ from rag.errors import (
     ConfigError,
     DocumentNotFoundError,
     EvalDataError,
+    IndexDamagedError,
     IndexMissingError,
     InvalidInputError,
     LLMError,
@@ -36,6 +37,7 @@ log = logging.getLogger("api")
 # Most specific first; the base class catches anything new added to the tree later.
 RAG_STATUS: list[tuple[type[RagError], int]] = [
     (IndexMissingError, 503),
+    (IndexDamagedError, 503),
     (BusyError, 503),
     (ModelError, 503),  # the model cannot be loaded: the service cannot answer, retrying may help
     (LLMError, 502),  # an upstream (local or remote) model failed

@@ -214,9 +214,43 @@ def remove_document(
     return BuildReport(len(docs) - 1, 0, 0, 0, 1, 0, seconds=time.perf_counter() - t0)
 
 
-def run_index_cli(settings: Settings, *, progress: bool = True) -> int:
-    """`rag index`: build, name skipped files, print the one-line summary."""
+def repair_index(
+    settings: Settings, *, embedder: Embedder | None = None, progress: bool = False
+) -> BuildReport:
+    """Cut and embed every stored document again from the text the store keeps (from the folder
+    or the API alike, each keeping its source), into a new chunk collection: for a vector index
+    that fails to load (`Store.check`). The documents' records are not touched."""
+    t0 = time.perf_counter()
+    emb = embedder or load_embedder(settings)
+    with write_lock(settings):
+        store = Store.open(settings, embedding_name=emb.name, create=True)
+        docs = [(info, Document(info.doc_id, store.document_text(info.doc_id)))
+                for info in store.documents()]  # fmt: skip
+        store = store.drop_chunks()
+        chunked = [(info, doc, chunks_for(settings, doc)) for info, doc in docs]
+        bar = tqdm(total=sum(len(c) for *_, c in chunked), unit="chunk", desc="repairing",
+                   disable=not progress, file=sys.stderr)  # fmt: skip
+        for info, doc, chunks in chunked:
+            _write(store, emb, settings, doc, chunks, info.source, bar)
+        bar.close()
+        store.bump_generation(emb.name)
+    return BuildReport(
+        documents=len(docs),
+        chunks=sum(len(c) for *_, c in chunked),
+        added=0,
+        changed=len(docs),
+        removed=0,
+        unchanged=0,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def run_index_cli(settings: Settings, *, progress: bool = True, repair: bool = False) -> int:
+    """`rag index [--repair]`: build (or repair), name skipped files, print the summary."""
     claim_folder(settings)
+    if repair:
+        print(repair_index(settings, progress=progress).summary())
+        return 0
     report = build_index(settings, progress=progress)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)

@@ -26,11 +26,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import chromadb.errors
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from index.chunk import Chunk, index_text
-from rag.errors import ConfigError, DocumentNotFoundError, IndexMissingError
+from rag.errors import ConfigError, DocumentNotFoundError, IndexDamagedError, IndexMissingError
 from rag.settings import Settings
 
 _META_ID = "state"
@@ -128,7 +129,32 @@ class Store:
                     f"the index was built with {built_with!r} but the embedder is "
                     f"{embedding_name!r}: run `rag index` to rebuild it"
                 )
+            store.check()
         return store
+
+    def check(self) -> None:
+        """Search one stored vector, which loads the vector index: a segment that fails to load
+        (chromadb issue 7238: a file cut short or garbled) is an IndexDamagedError naming the
+        repair here, at start, not a 500 at every search after."""
+        try:
+            got = self.chunks_collection.get(limit=1, include=["embeddings"])
+        except chromadb.errors.InternalError as exc:
+            raise self._damaged(exc) from exc
+        vectors = got.get("embeddings")
+        if vectors is not None and len(vectors):
+            self.dense_query(np.asarray(vectors[0]), 1)
+
+    def _damaged(self, exc: Exception) -> IndexDamagedError:
+        where = self.settings.chroma_url or self.settings.data_dir
+        return IndexDamagedError(
+            f"the vector index at {where} fails to load ({str(exc)[:200]}); rebuild it from "
+            "the stored texts with `rag index --repair`"
+        )
+
+    def drop_chunks(self) -> Store:
+        """Drop the chunks and their vectors, keep the documents; a store with no chunks."""
+        self._client.delete_collection(f"{self.settings.collection}_chunks")
+        return Store(self.settings, self._client)
 
     def reset(self) -> Store:
         """Drop every collection of this index and return a fresh, empty store."""
@@ -287,11 +313,14 @@ class Store:
         """Nearest chunks by cosine similarity (all versions: the caller filters), best first."""
         if n <= 0:
             return []
-        got = self.chunks_collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=n,
-            include=["metadatas", "documents", "distances"],
-        )
+        try:
+            got = self.chunks_collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=n,
+                include=["metadatas", "documents", "distances"],
+            )
+        except chromadb.errors.InternalError as exc:  # a segment that fails to load, or a part
+            raise self._damaged(exc) from exc
         metas = (got.get("metadatas") or [[]])[0]
         texts = (got.get("documents") or [[]])[0]
         dists = (got.get("distances") or [[]])[0]

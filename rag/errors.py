@@ -3,6 +3,7 @@
     RagError                      base: every error we raise on purpose
     ├── ConfigError               a setting is invalid or a required file is missing
     ├── IndexMissingError         no index yet: run `rag index`
+    ├── IndexDamagedError         the vector index fails to load: run `rag index --repair`
     ├── ModelError                a model could not be assembled, verified or loaded
     ├── LLMError                  the LLM backend failed or is unreachable
     ├── BusyError                 the answer queue is full (has `retry_after` seconds)
@@ -28,6 +29,10 @@ class ConfigError(RagError):
 
 class IndexMissingError(RagError):
     code = "index_missing"
+
+
+class IndexDamagedError(RagError):
+    code = "index_damaged"
 
 
 class ModelError(RagError):

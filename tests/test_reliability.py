@@ -66,3 +66,4 @@ def test_kill_9_loses_no_acknowledged_write_and_a_second_process_is_refused(
     for r in faults["http"]["rounds"]:
         assert r["acknowledged"] > 0 and r["missing"] == [] and r["half_written"] == [], r
     assert faults["two_processes"]["ok"], faults["two_processes"]
+    assert faults["damaged_segment"]["ok"], faults["damaged_segment"]  # refused, naming the repair
