@@ -25,6 +25,7 @@ from api.routes import STATIC_DIR, router
 from api.streaming import AnswerQueue
 from rag.errors import RagError
 from rag.settings import Settings, get_settings
+from rag.types import LLM
 from rag.wiring import Rag
 
 log = logging.getLogger("api")
@@ -182,20 +183,23 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
         print(f"error: {busy}", file=sys.stderr)
         return 2
     embedder = load_embedder(settings)  # loaded once: for the build and for the app
+    llm: LLM | None = None  # loaded at start only to keep its prompt state (below)
     report = ensure_index(settings, embedder=embedder)
     if report is not None:
         print(f"Built the index: {report.summary()}", flush=True)
         # a new folder (a fresh clone's `make run`): the model's fixed prompt state is
         # index-time work too, so that the first question does not wait for it
         try:
-            if settings.llm_warm and keep_llm_prefix(settings):
+            if settings.llm_warm and (llm := keep_llm_prefix(settings)) is not None:
                 print("Kept the model's prompt state for the next starts.", flush=True)
         except RagError as e:  # costs the first answer's speed; /ask reports the error itself
             print(f"warning: {e}", file=sys.stderr, flush=True)
     print(f"Serving on http://{host}:{port}  (chat page at /, API docs at /docs)", flush=True)
     if workers == 1:
         app = create_app(
-            settings, build=lambda s: build_rag(s, embedder=embedder), warm=settings.llm_warm
+            settings,
+            build=lambda s: build_rag(s, embedder=embedder, llm=llm),
+            warm=settings.llm_warm,
         )
         uvicorn.run(app, host=host, port=port, log_level="info")
     else:

@@ -213,19 +213,17 @@ def build_rag(
     return Rag(settings, store=store, embedder=emb, llm=llm)
 
 
-def keep_llm_prefix(settings: Settings) -> bool:
-    """Index-time work for the local model (`llm_keep_prefix`): its state after the fixed prompt
-    prefix, computed once and kept on disk, so that the first answer after a start does not
-    wait ~20 s for it. True when it was computed now."""
+def keep_llm_prefix(settings: Settings) -> LLM | None:
+    """Index-time work for the local model (`llm_keep_prefix`): load it and keep its state
+    after the fixed prompt prefix on disk, computed once, so that the first answer after a
+    start does not wait ~20 s for it. Returns the loaded model, for the server to use rather
+    than load again; None for a server LLM or with the setting off."""
     if settings.llm_url or not settings.llm_keep_prefix:
-        return False
+        return None
     from rag.llm import LocalLLM, load_llm
     from rag.prompts import qa_messages
 
     llm = load_llm(settings)
-    if not isinstance(llm, LocalLLM):
-        return False
-    try:
-        return llm.keep_prefix(qa_messages("?", ["?"]))
-    finally:
-        llm.close()
+    if isinstance(llm, LocalLLM):
+        llm.keep_prefix(qa_messages("?", ["?"]))
+    return llm
