@@ -28,10 +28,15 @@ MAX_DOC_ID_CHARS = 300
 
 # The schema is the contract, checked both ways by schema fuzzing (`rag reliability`): every
 # rule is one the schema states, so no stripping before a check ("   " fails the pattern here,
-# as it does for a client reading the schema). Patterns run on Python's `re` (`_Request`), as
-# in the fuzzer, so that \s means what str.strip() strips.
+# as it does for a client reading the schema). No \s in a pattern: it means other characters in
+# Python (\x1c-\x1f), in ECMA-262 (\ufeff) and in Rust (\x85), and the fuzzer found each
+# difference. This class is every character any of them (and str.strip()) counts as space.
+_SPACE = (
+    r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\ufeff"
+)
 # anchored, because pydantic matches from the start and JSON Schema searches: the same either way
-NOT_BLANK = r"^\s*\S"
+NOT_BLANK = rf"^[{_SPACE}]*[^{_SPACE}]"
 Query = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK)
 ]
@@ -54,20 +59,24 @@ _DOT_DOT = re.compile(r"(^|/)\.\.(/|$)")
 def _no_dot_dot(value: str) -> str:
     if _DOT_DOT.search(value):
         raise ValueError("doc_id must not have a '..' part")
+    # Python's $ also matches before a final newline, the schema's (ECMA-262, Rust) does not
+    if "\n" in value:
+        raise ValueError("doc_id must be one line")
     return value
 
 
-# a relative path: no leading '/' or whitespace, no trailing whitespace, no '..' part
+# a relative path: no leading '/' or space, no trailing space, no '..' part, on one line
+_DOC_ID = rf"^[^/{_SPACE}]([^\n]*[^{_SPACE}])?$"
 DocId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_DOC_ID_CHARS, pattern=r"^[^/\s](.*\S)?$"),
+    StringConstraints(min_length=1, max_length=MAX_DOC_ID_CHARS, pattern=_DOC_ID),
     AfterValidator(_no_dot_dot),
     WithJsonSchema(
         {
             "type": "string",
             "minLength": 1,
             "maxLength": MAX_DOC_ID_CHARS,
-            "pattern": r"^[^/\s](.*\S)?$",
+            "pattern": _DOC_ID,
             "not": {"pattern": _DOT_DOT.pattern},
         }
     ),

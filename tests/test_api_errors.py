@@ -5,6 +5,7 @@ auth, a missing or loading index, failing models, and unexpected exceptions."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -218,6 +219,11 @@ AUTH = {"Authorization": "Bearer right"}
         ({"doc_id": "empty.txt", "text": "   "}, 422, "invalid_input"),
         ({"doc_id": "", "text": "x"}, 422, "invalid_input"),
         ({"doc_id": "../escape.txt", "text": "x"}, 422, "invalid_input"),
+        # space to Python only (\x1e), to ECMA-262 only (\ufeff), a final newline ($ in Python)
+        ({"doc_id": "\x1e", "text": "x"}, 422, "invalid_input"),
+        ({"doc_id": "\ufeffx.txt", "text": "x"}, 422, "invalid_input"),
+        ({"doc_id": "x.txt\n", "text": "x"}, 422, "invalid_input"),
+        ({"doc_id": "x.txt", "text": "\x0c\t \x1c\x85"}, 422, "invalid_input"),
         ({"doc_id": "x.txt"}, 422, "invalid_input"),
         ({"doc_id": "x.txt", "text": 5}, 422, "invalid_input"),
         ([], 422, "invalid_input"),
@@ -228,6 +234,18 @@ def test_writes__bad_documents_are_4xx(
     keyed: TestClient, body: Any, status: int, code: str
 ) -> None:
     assert_error(keyed.post("/documents", json=body, headers=AUTH), status, code)
+
+
+@pytest.mark.parametrize("question", ["\x0c\x0b\t \r\x1c", "\x85\u3000", "\ufeff"], ids=repr)
+def test_ask__a_question_of_spaces_to_any_regex_engine_is_422(
+    client: TestClient, question: str
+) -> None:
+    """The schema's "not blank" agrees with the server in Python, ECMA-262 and Rust regexes:
+    schema fuzzing sent "\x0c ... \x1c" as valid, and the server (Python \\s) refused it."""
+    from api.schemas import NOT_BLANK
+
+    assert re.search(NOT_BLANK, question) is None
+    assert_error(client.post("/ask", json={"question": question}), 422, "invalid_input")
 
 
 def test_writes__malformed_json_is_400(keyed: TestClient) -> None:
