@@ -224,8 +224,8 @@ def repair_index(
     emb = embedder or load_embedder(settings)
     with write_lock(settings):
         store = Store.open(settings, embedding_name=emb.name, create=True)
-        docs = [(info, Document(info.doc_id, store.document_text(info.doc_id)))
-                for info in store.documents()]  # fmt: skip
+        texts = store.document_texts()
+        docs = [(info, Document(info.doc_id, texts[info.doc_id])) for info in store.documents()]
         store = store.drop_chunks()
         chunked = [(info, doc, chunks_for(settings, doc)) for info, doc in docs]
         bar = tqdm(total=sum(len(c) for *_, c in chunked), unit="chunk", desc="repairing",

@@ -205,6 +205,10 @@ class Store:
     def chunk_count(self) -> int:
         return sum(d.chunks for d in self.documents())
 
+    def document_texts(self) -> dict[str, str]:
+        """doc_id -> text of every committed document, read in pages."""
+        return {i: str(text or "") for i, _, text in _paged(self._docs, ["metadatas", "documents"])}
+
     def document_text(self, doc_id: str) -> str:
         got = self._docs.get(ids=[doc_id], include=["documents"])
         if not got["ids"]:
@@ -222,13 +226,13 @@ class Store:
         text (a Chroma server refuses larger bodies): one by one, the 1,200 commits after
         100,000 staged chunks took over ten minutes of the bench here."""
         part: list[CommitItem] = []
+        chars = 0
         for x in items:
-            if part and (
-                len(part) >= _BATCH or sum(len(y.text) for y in part) + len(x.text) > 4_000_000
-            ):
+            if part and (len(part) >= _BATCH or chars + len(x.text) > 4_000_000):
                 self._upsert_documents(part)
-                part = []
+                part, chars = [], 0
             part.append(x)
+            chars += len(x.text)
         if part:
             self._upsert_documents(part)
 
