@@ -24,15 +24,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by space and a capital, a
-# digit, an opening quote or a dash. A single capital before the dot is an initial, not an end.
-_SENT_END = re.compile(
-    r"(?<!\b[A-ZА-ЯЁ])[.!?…]+[»\"”')\]]*(?=\s+[A-ZА-ЯЁ0-9«\"“(\-–—])", re.UNICODE
-)
+from index.text import sentence_spans
+
 _SPACE = re.compile(r"\s+")
 # Part of every document's version (`index.build.version`): bump it when the cutting rules change,
 # so that the next `rag index` re-cuts documents indexed under the old rules.
-RULES = 2
+RULES = 3
 
 
 @dataclass(frozen=True)
@@ -80,14 +77,9 @@ def paragraphs(text: str) -> Iterator[tuple[int, int]]:
 
 
 def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of `text[start:end]`, stripped; no non-space char is lost."""
-    spans: list[tuple[int, int]] = []
-    cur = start
-    for m in _SENT_END.finditer(text, start, end):
-        spans.append(_strip(text, cur, m.end()))
-        cur = m.end()
-    spans.append(_strip(text, cur, end))
-    return [(s, e) for s, e in spans if e > s]
+    """(start, end) of the sentences of `text[start:end]` (`index.text.sentence_spans`, the one
+    splitter the citation check uses too), as offsets into `text`."""
+    return [(start + a, start + b) for a, b in sentence_spans(text[start:end])]
 
 
 def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:

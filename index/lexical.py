@@ -74,6 +74,15 @@ class LexicalIndex:
         """The stems the index holds."""
         return [t for t in self._bm25.vocab_dict if t] if self._bm25 is not None else []
 
+    def known_share(self, query: str) -> float:
+        """Share of the query's stems that the index holds: about 1 for a question in the
+        text's language and words, low for one in another language (only its names and numbers
+        meet the text) or in words the text does not use."""
+        stems = tokenize(query)
+        if not stems or self._bm25 is None:
+            return 0.0
+        return sum(t in self._bm25.vocab_dict for t in stems) / len(stems)
+
     def search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
         return self.search_stems(tokenize(query), n)
 

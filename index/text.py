@@ -1,10 +1,12 @@
-"""The one place for word-level text handling that both the index and the answer path use: the
-normaliser (`fold`) and the stopword list.
+"""The one place for text handling that both the index and the answer path use: the normaliser
+(`fold`), the stopword list and the sentence splitter (`sentence_spans`).
 
-Does not split sentences or stem: `index.chunk` cuts text and `index.lexical` stems it.
+Does not stem: `index.lexical` does.
 """
 
 from __future__ import annotations
+
+import re
 
 
 def fold(text: str) -> str:
@@ -35,3 +37,36 @@ STOPWORDS = frozenset(
     here mentions mentioned
     """.split()
 )
+
+
+# A sentence ends at . ! ? or … (plus closing quotes and brackets) before the end of the line or
+# a space and what opens a sentence (a capital, a digit, an opening quote or bracket, a dash) or
+# a citation marker.
+_SENT_END = re.compile(r"[.!?…]+[»\"”')\]]*(?=\s+[A-ZА-ЯЁ0-9«\"“(\[\-–—]|\s*$)")
+_ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
+_ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed: split at newlines and at `_SENT_END`,
+    except after initials and common abbreviations."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        start = line.start()
+        for m in _SENT_END.finditer(text, line.start(), line.end()):
+            word = re.search(r"([\w.]+)$", text[start : m.start()])
+            w = word.group(1).lower() if word else ""
+            # one dot after an initial or an abbreviation ("В. Папава", "в 1968 г. в") ends nothing
+            if m.group(0) == "." and ((len(w) == 1 and w.isalpha()) or w in _ABBREV):
+                continue
+            spans.append((start, m.end()))
+            start = m.end()
+        spans.append((start, line.end()))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        if seg.strip():
+            a += len(seg) - len(seg.lstrip())
+            b -= len(seg) - len(seg.rstrip())
+            out.append((a, b))
+    return out

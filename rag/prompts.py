@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.cite import sentence_spans
+from index.text import sentence_spans
 from rag.language import detect_language, looks_like_injection
 from rag.types import Passage
 

@@ -5,8 +5,10 @@ lexical: BM25 / best BM25), then `fused = (1 - w) * dense + w * lexical`, with `
 weight. A side that returns nothing for a query contributes 0. Why not reciprocal-rank fusion: RRF
 throws the score gaps away, and a BM25 match on a rare Russian name or number is a large gap worth
 keeping; RRF (k 10-60) also measured lower than this on dev.jsonl (ru recall@5 0.86 against 0.90).
-The lexical weight applies in full to Cyrillic queries and is scaled down for queries in Latin
-script, where BM25 on a Russian article only sees numbers and shared names. Figures: README.
+The lexical weight is scaled by the square of the share of the query's stems the lexical index
+holds: in full for a question in the text's words, little for one in another language, where BM25
+only sees numbers and shared names, or for a paraphrase, whose BM25 hits are chance. Figures:
+docs/decisions.md.
 
 Only committed chunk versions are returned (see `index.store`); the retriever reloads its view of
 the store when the store's generation changes (checked at most every `_RECHECK_S` seconds, or at
@@ -15,7 +17,6 @@ once after `refresh()`).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -29,18 +30,11 @@ from rag.settings import Settings
 from rag.types import Passage
 
 _RECHECK_S = 2.0
-_CYR = re.compile(r"[А-Яа-яЁё]")
-_LAT = re.compile(r"[A-Za-z]")
 # Candidates taken from each side, whatever top_k asks for: min-max scaling depends on the pool,
 # so a pool that grew with top_k made the first five passages depend on how many were asked for.
 _POOL = 100
 # Lexical weight for the Russian words an English query names (`HybridRetriever._bridge`).
 BRIDGE_WEIGHT = 0.3
-
-
-def cyrillic_share(text: str) -> float:
-    cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))
-    return cyr / (cyr + lat) if cyr + lat else 1.0
 
 
 def _minmax(scores: dict[str, float]) -> dict[str, float]:
@@ -160,7 +154,10 @@ class HybridRetriever:
             dense = self._visible(self.store.dense_query(self._query_vector(query), pool))
         # BM25 on a Russian article only sees numbers and shared names in a Latin-script query;
         # the Russian words it names (`_bridge`) are searched instead, at BRIDGE_WEIGHT
-        weight = self.lexical_weight * cyrillic_share(query) ** 2
+        # BM25 weighs in as far as the text's vocabulary covers the query: fully for a question
+        # in the text's words, little for one in another language (it meets only names and
+        # numbers) or in words of its own (a paraphrase, whose BM25 hits are chance)
+        weight = self.lexical_weight * self._lexical.known_share(query) ** 2
         bridge = self._bridge(query) if weight < BRIDGE_WEIGHT else []
         if self.mode in ("hybrid", "lexical"):
             found = self._lexical.search_stems(bridge, pool) if bridge else []

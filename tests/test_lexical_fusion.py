@@ -4,7 +4,7 @@ import pytest
 
 from index.lexical import LexicalIndex, tokenize
 from index.store import StoredChunk
-from rag.retrieve import cyrillic_share, fuse
+from rag.retrieve import fuse
 
 
 def _c(i: str, text: str = "") -> StoredChunk:
@@ -89,11 +89,12 @@ def test_fuse__empty_inputs() -> None:
     assert fuse([], [], lexical_weight=0.5) == []
 
 
-@pytest.mark.parametrize(
-    ("text", "share"), [("Привет", 1.0), ("Hello", 0.0), ("2025", 1.0), ("Ab Вг", 0.5)]
-)
-def test_cyrillic_share(text: str, share: float) -> None:
-    assert cyrillic_share(text) == share
+def test_lexical__known_share_is_the_share_of_query_stems_the_index_holds() -> None:
+    index = LexicalIndex.build([_c("a", "грузинский политолог Папава"), _c("b", "Tokyo summit")])
+    assert index.known_share("политолог Папава") == 1.0
+    assert index.known_share("Where was the summit held?") == 0.5  # "where", "was": stopwords
+    assert index.known_share("Кто такой историк?") == 0.0
+    assert LexicalIndex.build([]).known_share("Папава") == 0.0
 
 
 def test_lexical__search_stems_takes_stems_made_already() -> None:
