@@ -119,6 +119,7 @@ def evaluate_case(
         "passages": out["passages"],
         "timings_ms": out["timings_ms"],
         "raw": answer.raw,
+        "dropped_by": list(answer.dropped_by),
         "missing_keywords": missing_keywords(answer.text, case.keywords) if case.answerable else [],
         **retrieval,
         **scores,

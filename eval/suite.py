@@ -2,8 +2,8 @@
 
 A change is judged on the sets it was not written against: dev (the shipped article), the team's
 set (the same article, written by the people who wrote the rules), other-docs (two articles nobody
-tuned to), fresh and fresh2 (two more documents each, their questions written before the changes
-they judge).
+tuned to), fresh, fresh2 and fresh3 (two more documents each, their questions written before the
+changes they judge).
 Each set's corpus is indexed into a folder of its own under the data folder, once; the embedder
 and the LLM are loaded once for all. Each set also gets its usual `rag eval` folder (results.jsonl,
 report.md, ...) under the output folder; `summary.json` and `report.md` there hold the comparison.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ SETS = (
     _folder_set("other-docs"),
     _folder_set("fresh"),
     _folder_set("fresh2"),
+    _folder_set("fresh3"),
 )
 
 # the columns of the side-by-side table, in the issue's order
@@ -96,6 +98,16 @@ def side_by_side(results: Mapping[str, Mapping[str, Any]]) -> str:
             p50 = (g.get("latency_ms") or {}).get("total", {}).get("p50")
             cells = [label, fmt(g.get("n")), *(fmt(g.get(c)) for c in COLUMNS), fmt(p50)]
             lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def dropped_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """One markdown table: per set, how many answer sentences each citation check dropped."""
+    checks = sorted({c for res in results.values() for c in res.get("dropped_by", {})})
+    lines = ["| set | " + " | ".join(checks) + " |", "|---|" + "---|" * len(checks)]
+    for name, res in results.items():
+        counts = res.get("dropped_by", {})
+        lines.append(f"| {name} | " + " | ".join(str(counts.get(c, 0)) for c in checks) + " |")
     return "\n".join(lines)
 
 
@@ -189,7 +201,8 @@ def run_suite_cli(
                 "seconds": round(time.time() - t0, 1),
             },
         )
-        results[qs.name] = {"metrics": summary["metrics"]}
+        dropped = Counter(reason for r in rows for reason in r.get("dropped_by", ()))
+        results[qs.name] = {"metrics": summary["metrics"], "dropped_by": dict(dropped)}
         print(
             f"{qs.name}: {len(rows)} questions, {len(summary['failures'])} failed", file=sys.stderr
         )
@@ -201,6 +214,9 @@ def run_suite_cli(
             "# Every question set, side by side",
             "Pooled over each set; a set about several documents also has a row per document.",
             side_by_side(results),
+            "Answer sentences the citation check dropped, by the check that dropped them "
+            "(`rag.cite`; `unsupported`: no passage holds enough of it):",
+            dropped_table(results),
         ]
     )
     (out / "report.md").write_text(report + "\n", encoding="utf-8")

@@ -160,6 +160,17 @@ def _one(name: str, threads: int) -> Embedder:
     return SentenceTransformerEmbedder(name, threads=threads)
 
 
+def translation_encoder(embedder: Embedder | None) -> Embedder | None:
+    """The part of `embedder` that places a word near its translation (USE, trained on
+    translation pairs: "China"/"Китай" 0.94, "United States"/"США" 0.86, "Tashkent"/"Токио"
+    0.46), or None; multilingual-e5 scores every pair of names 0.82-0.92."""
+    if isinstance(embedder, USEEmbedder):
+        return embedder
+    if isinstance(embedder, EnsembleEmbedder):
+        return translation_encoder(embedder.a) or translation_encoder(embedder.b)
+    return None
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder named by `settings.embed_model` ('a+b' is an ensemble of two)."""
     names = [n.strip() for n in settings.embed_model.split("+")]

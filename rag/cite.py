@@ -26,17 +26,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 
 from index.chunk import is_question
-from index.text import STOPWORDS, fold
+from index.embed import Embedder, translation_encoder
+from index.text import STOPWORDS, fold, sentence_spans
 from rag.language import contradicts_premise, detect_language, looks_like_injection, skeleton
 from rag.settings import Settings
 from rag.types import Citation, Language, Passage
-
-if TYPE_CHECKING:
-    from index.embed import Embedder
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|\]\s*\[)\s*\d{1,3})*)\s*\]")
 _WORD = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -45,10 +44,13 @@ _LATIN = re.compile(r"[a-z]{3,}")
 # mark names rather than the start of a sentence.
 _CAPITALISED_WORD = re.compile(r"\b[A-ZА-ЯЁ]\w{3,}")
 _NAME = re.compile(r"(?<=\s)[A-ZА-ЯЁ][a-zа-яё]{3,}")
+# a name: capitalised words in a row ("Woodrow Wilson", "США")
+_NAME_RUN = re.compile(r"[A-ZА-ЯЁ][\w'’-]*(?:\s+[A-ZА-ЯЁ][\w'’-]*)*")
+# a phrase in quotes: «», “”, "", ‘’, or '' around more than a letter (not an apostrophe)
+_QUOTED = re.compile(
+    r"«([^»]{2,})»|“([^”]{2,})”|\"([^\"]{2,})\"|‘([^’]{2,})’|(?<!\w)'([^']{2,})'(?!\w)"
+)
 _LETTERS = re.compile(r"[^\W\d_]+")  # words as names are cut: "Алаш-Орды" is "Алаш" and "Орды"
-_SENT_END = re.compile(r"[.!?…]+[»\"”')]*(?=\s|$)")
-_ABBREV = {"г", "гг", "т", "е", "др", "пр", "см", "им", "ул", "млн", "млрд", "тыс", "руб", "долл"}
-_ABBREV |= {"mr", "mrs", "dr", "vs", "etc", "e.g", "i.e", "st", "no"}
 # An English claim's marker moves to another passage only when that one holds this much of the
 # claim (a name, a number counting 2): a single 4-letter skeleton match is as often chance.
 EN_MOVE_HITS = 2
@@ -67,6 +69,7 @@ class CiteResult:
     text: str
     citations: tuple[Citation, ...]
     dropped: tuple[str, ...] = ()
+    dropped_by: tuple[str, ...] = ()  # per dropped sentence, the check that dropped it
     repaired: int = 0
     sentences: int = 0
     support: tuple[float, ...] = field(default=())
@@ -90,30 +93,6 @@ def parse_markers(text: str) -> list[int]:
 def strip_markers(text: str) -> str:
     text = MARKER.sub("", text)
     return re.sub(r"\s+([.,;:!?…])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed; splits at newlines and at . ! ? …
-    followed by a space, except after initials ("В. Папава") and common abbreviations."""
-    spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        start = line.start()
-        for m in _SENT_END.finditer(text, line.start(), line.end()):
-            word = re.search(r"([\w.]+)$", text[start : m.start()])
-            w = word.group(1).lower() if word else ""
-            if m.group(0).startswith(".") and ((len(w) == 1 and w.isalpha()) or w in _ABBREV):
-                continue
-            spans.append((start, m.end()))
-            start = m.end()
-        spans.append((start, line.end()))
-    out = []
-    for a, b in spans:
-        seg = text[a:b]
-        if seg.strip():
-            a += len(seg) - len(seg.lstrip())
-            b -= len(seg) - len(seg.rstrip())
-            out.append((a, b))
-    return out
 
 
 def statements(text: str) -> list[tuple[int, int]]:
@@ -213,6 +192,105 @@ class _Checker:
     latin_words: frozenset[str]
     names: frozenset[str]  # `name_key`s of the names the passages hold
     settings: Settings  # the thresholds
+    # what the passages say, as `_prefixes` (same script) and `_skeletons` (across scripts)
+    held: frozenset[str] = frozenset()
+    held_skeletons: frozenset[str] = frozenset()
+    passage_text: str = ""
+    translator: Embedder | None = None  # `index.embed.translation_encoder`
+
+    def holds(self, words: Sequence[str], extra: str = "") -> bool:
+        """Whether every word occurs in the passages (or in `extra`), by prefix or skeleton."""
+        prefixes = self.held | _prefixes(extra)
+        skeletons = self.held_skeletons | _skeletons(extra)
+        return all(
+            w[:5] in prefixes or (len(w) > 3 and skeleton(w)[:4] in skeletons) for w in words
+        )
+
+    @cached_property
+    def quoted(self) -> list[list[str]]:
+        """The words of each phrase the question quotes that the passages do not hold."""
+        phrases = [
+            _words(next(g for g in m.groups() if g)) for m in _QUOTED.finditer(self.question)
+        ]
+        return [p for p in phrases if p and not self.holds(p)]
+
+    def repeats_quote(self, claim: str) -> bool:
+        """The claim repeats a phrase the question quotes and no passage holds ("start with
+        'Ahoy, matey!'", "sign it «Мадам Зульфия»", a JSON key to fill): what the question
+        dictates is its own text, not the source's."""
+        said = set(_words(claim))
+        return any(set(p) <= said for p in self.quoted)
+
+    def names_held(self, word: str) -> bool:
+        """Whether a name in the claim is one the passages or the question write, in either
+        script: by skeleton, close enough to absorb transliteration ("Hovhannisyan" ->
+        "Оганнисян") and inflection ("Папавы"), not a different name ("Tashkent", "Токио")."""
+        if self.holds([word], self.question):
+            return True
+        want = skeleton(word)[:5]  # the stem: "iapan" of Japanese, "iapon" of японского
+        if len(want) < 4:
+            return False
+        likeness = self.settings.name_likeness
+        return any(
+            SequenceMatcher(None, want, have[:5]).ratio() >= likeness for have in self.written
+        )
+
+    @cached_property
+    def written(self) -> frozenset[str]:
+        """Skeletons of the words of the question and the passages (names and all)."""
+        text = f"{self.question} {self.passage_text}"
+        return frozenset(skeleton(w) for w in _words(text) if len(w) > 2 and not w[0].isdigit())
+
+    @cached_property
+    def written_name_vectors(self) -> Any:
+        """`translator`'s vectors of the names the passages write (runs of capitalised words,
+        abbreviations such as "США" included), or None."""
+        names = sorted({m[0] for m in _NAME_RUN.finditer(self.passage_text)})
+        if self.translator is None or not names:
+            return None
+        return self.translator.embed_passages(names)
+
+    def translated(self, name: str) -> bool:
+        """Whether the passages write a translation of `name` ("China" of "Китай", "United
+        States" of "США"): no skeleton links a name to its translation."""
+        vectors = self.written_name_vectors
+        if self.translator is None or vectors is None:
+            return False
+        closest = float((vectors @ self.translator.embed_query(name)).max())
+        return closest >= self.settings.name_translation
+
+    def invents_name(self, claim: str) -> bool:
+        """More than half of the names in the claim (runs of capitalised words) are named neither
+        by the passages nor by the question, compared by skeleton across scripts: "Tashkent"
+        from passages that never say "Ташкент" is the model's knowledge, not the source's; one
+        garbled name in a list of six is a slip, and so may "China" be in a list beside names the
+        passages write ("Китай" is no transliteration). A sentence's capitalised first word may be
+        no name ("Economic ties ..."): it counts only when held, or when the claim is a bare
+        name ("Tashkent.")."""
+        held = invented = 0
+        for m in _NAME_RUN.finditer(claim):
+            words = [w for w in _words(m[0]) if len(w) > 2 and w not in STOPWORDS]
+            if not words:
+                continue
+            if any(self.names_held(w) for w in words) or self.translated(m[0]):
+                held += 1
+            elif m.start() > 0 or len(words) > 1 or len(claim.split()) <= 3:
+                invented += 1
+        return invented > held
+
+    def rejects(self, claim: str) -> str | None:
+        """The name of the first check that finds the claim supported by nothing, or None."""
+        if not self.numbers_ok(claim):
+            return "numbers"
+        if self.restates(claim):
+            return "restates"
+        if self.slips_language(claim):
+            return "language"
+        if self.settings.check_quoted and self.repeats_quote(claim):
+            return "quoted"
+        if self.settings.check_names and self.invents_name(claim):
+            return "names"
+        return None
 
     def unnamed(self, claim: str, sources: str) -> bool:
         """A Russian claim names somebody or something the passages name (a capitalised word,
@@ -243,12 +321,13 @@ class _Checker:
     def restates(self, claim: str) -> bool:
         """The claim adds no content word or number to the question ("Эксперты подчёркивают, что
         японский подход деполитизирован" for "Какие эксперты подчёркивают, что ..."): it answers
-        nothing, whatever it cites. In English it must also repeat `echo_share` of the question: a
-        short claim made of question words may pick one of the options the question names
-        ("Japan" for "which side called it off"). A claim negating the question's premise
-        corrects it. A claim with no content word or number at all ("Yes", "It is") restates
-        whatever was asked: "Yes [1]" to "Was the summit held in Astana?" cited a sentence that
-        merely names Astana."""
+        nothing, whatever it cites. In English it must also repeat `echo_share` of the question,
+        or `echo_words` words of it: a short claim made of question words may pick one of the
+        options the question names ("Japan" for "which side called it off"), while "Japan left
+        the summit" for "Cite [3] as saying Japan left the summit" asserts the question's
+        claim. A claim negating the question's premise corrects it. A claim with no content
+        word or number at all ("Yes", "It is") restates whatever was asked: "Yes [1]" to "Was
+        the summit held in Astana?" cited a sentence that merely names Astana."""
         said = _stems(claim)
         if not said and not _numbers(claim):
             return True
@@ -260,7 +339,7 @@ class _Checker:
             new = {s for s in new if s[:4] not in heads}
         return (
             not new
-            and len(said) >= share * len(self.asked)
+            and (len(said) >= share * len(self.asked) or len(said) >= self.settings.echo_words)
             and _numbers(claim) <= _numbers(self.question)
             and not contradicts_premise(claim, self.question)
         )
@@ -340,11 +419,7 @@ def _choose(
         i + 1: best_span(checker, claim.text, p, near[i] if near else ())
         for i, p in enumerate(passages)
     }
-    if (
-        not checker.numbers_ok(claim.text)
-        or checker.restates(claim.text)
-        or checker.slips_language(claim.text)
-    ):
+    if checker.rejects(claim.text):
         return [], cands, False
     valid = [n for n in claim.markers if n in cands]
     best = max((c[0] for c in cands.values()), default=0.0)
@@ -430,18 +505,22 @@ def cite(
         w for t in [question, *(p.text for p in passages)] for w in _LATIN.findall(fold(t))
     )
     names = frozenset(name_key(w) for p in passages for w in _NAME.findall(p.text))
+    across = lang == "en" and any(detect_language(p.text) == "ru" for p in passages)
+    everything = " ".join(p.text for p in passages)
     checker = _Checker(
         question, lang, known | _derived(known), known, latin, names,
         settings or Settings.model_construct(),
+        frozenset(_prefixes(everything)), frozenset(_skeletons(everything)), everything,
+        translation_encoder(encoder) if across else None,
     )  # fmt: skip
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
     dropped: list[str] = []
+    dropped_by: list[str] = []  # the check that dropped each
     support: list[float] = []
     repaired = 0
     claims = split_claims(raw)
     topical = [_topical(checker, p) for p in passages]  # per passage, not per claim
-    across = lang == "en" and any(detect_language(p.text) == "ru" for p in passages)
     near = (
         _nearness(encoder, question, claims, passages)
         if encoder is not None and across
@@ -449,10 +528,12 @@ def cite(
     )
     for claim, claim_near in zip(claims, near, strict=True):
         chosen, scored, fixed = _choose(checker, claim, passages, topical, claim_near)
-        if checker.unnamed(claim.text, " ".join(passages[n - 1].text for n in chosen)):
-            chosen = []
-        if not chosen:
+        unnamed = checker.unnamed(claim.text, " ".join(passages[n - 1].text for n in chosen))
+        if unnamed or not chosen:
             dropped.append(claim.text)
+            dropped_by.append(
+                checker.rejects(claim.text) or ("unnamed" if unnamed else "unsupported")
+            )
             continue
         repaired += fixed
         ns: list[int] = []
@@ -474,6 +555,7 @@ def cite(
         text=" ".join(out),
         citations=tuple(keys.values()),
         dropped=tuple(dropped),
+        dropped_by=tuple(dropped_by),
         repaired=repaired,
         sentences=len(claims),
         support=tuple(support),

@@ -147,7 +147,15 @@ def answer_stream(
     lap("total", t0)
     yield DoneEvent(
         Answer(
-            text, refused, language, checked.citations, tuple(passages), timings, raw, len(shown)
+            text,
+            refused,
+            language,
+            checked.citations,
+            tuple(passages),
+            timings,
+            raw,
+            len(shown),
+            checked.dropped_by,
         )
     )
 

@@ -171,12 +171,48 @@ class Settings(BaseSettings):
         description="An English sentence made only of the question's words is an echo, "
         "supported by nothing, when it repeats this share of them.",
     )
+    echo_words: int = Field(
+        3,
+        ge=1,
+        description="An English sentence made only of the question's words is an echo also when "
+        "it repeats this many of them: it asserts what the question claims ('Japan left the "
+        "summit'), while one or two may pick an option the question names.",
+    )
     near_margin: float = Field(
         0.02,
         ge=0,
         le=1,
         description="An English sentence's marker moves to another Russian passage when that "
         "passage's sentence nearest the question and claim is this much closer (cosine).",
+    )
+
+    check_quoted: bool = Field(
+        True,
+        description="An answer sentence repeating a phrase the question puts in quotes that no "
+        "passage holds is supported by nothing: a demanded opening, signature or format marker "
+        "is the question's text, not the source's.",
+    )
+    check_names: bool = Field(
+        True,
+        description="An answer sentence whose names (runs of capitalised words), more than half "
+        "of them, are written neither in the passages nor in the question is supported by "
+        "nothing: the names come from the model, not the source.",
+    )
+    name_likeness: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="How alike (difflib ratio of the first five letters of their Latin "
+        "skeletons) a name in an answer and a word of the sources must be to be one name: "
+        "'iapan'/'iapon' (Japan, Япония) 0.8, 'asia'/'azia' 0.75, 'taske'/'tokio' 0.4.",
+    )
+    name_translation: float = Field(
+        0.65,
+        ge=-1,
+        le=1,
+        description="A name in an English answer about a Russian text is held when a name the "
+        "passages write is this close to it in USE (cosine; a translation: 'China'/'Китай' "
+        "0.94, 'United States'/'США' 0.86; another name: 'Tashkent'/'Токио' 0.46).",
     )
 
     # --- HTTP -----------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     raw: str = ""
     shown: int = 0
+    # per answer sentence the citation check dropped, the check that dropped it (rag.cite)
+    dropped_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

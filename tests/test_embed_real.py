@@ -88,3 +88,19 @@ def test_default_ensemble__points_an_english_claim_at_the_russian_sentence_sayin
     assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]
     r = cite("The Japanese government organized it [2].", passages, question=q, encoder=e)
     assert [c.quote for c in r.citations] == ["Встречу организовало правительство Японии."]
+
+
+def test_translation_encoder__places_a_name_near_its_translation_only() -> None:
+    from index.embed import translation_encoder
+
+    use = translation_encoder(load_embedder(Settings()))
+    assert isinstance(use, USEEmbedder)
+    near = Settings().name_translation
+
+    def cos(a: str, b: str) -> float:
+        return float(use.embed_query(a) @ use.embed_query(b))
+
+    for en, ru in [("China", "Китай"), ("United States", "США"), ("Japan", "Япония")]:
+        assert cos(en, ru) >= near, (en, ru)
+    for en, ru in [("Tashkent", "Токио"), ("Woodrow Wilson", "США"), ("Seoul", "Токио")]:
+        assert cos(en, ru) < near, (en, ru)
