@@ -115,13 +115,15 @@ def shown_rows(cases: Sequence[Any], rag: Any, settings: Settings) -> list[dict[
     """Per answerable case: evidence within the passages the model would be shown (the first
     `llm_passages`, before their cut to `passage_chars`) and within the `top_k` retrieved."""
     from eval.metrics import retrieval_scores
+    from rag.pipeline import to_show
 
     rows = []
     for case in cases:
         if not case.answerable or not case.evidence:
             continue
         passages = rag.search(case.question, top_k=settings.top_k).passages
-        shown = retrieval_scores(case, passages, k=settings.llm_passages)["recall_at_k"]
+        read = to_show(passages, settings)
+        shown = retrieval_scores(case, read, k=len(read))["recall_at_k"]
         at_k = retrieval_scores(case, passages, k=settings.top_k)["recall_at_k"]
         rows.append({"id": case.id, "doc": case.doc, "language": case.language,
                      "type": case.type, "shown_recall": shown, "recall_at_k": at_k})  # fmt: skip

@@ -198,12 +198,21 @@ class _Checker:
     passage_text: str = ""
     translator: Embedder | None = None  # `index.embed.translation_encoder`
 
-    def holds(self, words: Sequence[str], extra: str = "") -> bool:
-        """Whether every word occurs in the passages (or in `extra`), by prefix or skeleton."""
-        prefixes = self.held | _prefixes(extra)
-        skeletons = self.held_skeletons | _skeletons(extra)
+    def holds(self, words: Sequence[str], *, or_question: bool = False) -> bool:
+        """Whether every word occurs in the passages (or the question), by prefix or skeleton."""
+        prefixes, skeletons = self.held, self.held_skeletons
+        if or_question:
+            prefixes, skeletons = self.held_or_asked
         return all(
             w[:5] in prefixes or (len(w) > 3 and skeleton(w)[:4] in skeletons) for w in words
+        )
+
+    @cached_property
+    def held_or_asked(self) -> tuple[frozenset[str], frozenset[str]]:
+        """`held` and `held_skeletons` with the question's words added."""
+        return (
+            self.held | _prefixes(self.question),
+            self.held_skeletons | _skeletons(self.question),
         )
 
     @cached_property
@@ -225,7 +234,7 @@ class _Checker:
         """Whether a name in the claim is one the passages or the question write, in either
         script: by skeleton, close enough to absorb transliteration ("Hovhannisyan" ->
         "Оганнисян") and inflection ("Папавы"), not a different name ("Tashkent", "Токио")."""
-        if self.holds([word], self.question):
+        if self.holds([word], or_question=True):
             return True
         want = skeleton(word)[:5]  # the stem: "iapan" of Japanese, "iapon" of японского
         if len(want) < 4:

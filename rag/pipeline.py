@@ -1,7 +1,8 @@
 """answer(): question -> retrieve -> prompt -> generate -> cite -> Answer, on one screen.
 
 An attempt to override the instructions is declined before any model runs; a follow-up borrows
-the previous question for retrieval (`condense`); the LLM reads the best `llm_passages` passages;
+the previous question for retrieval (`condense`); the LLM reads the best `llm_passages` passages
+(`to_show`: a later one only when it scores near the first);
 its reply is a refusal (the sentinel), a premise correction ("Это не так. ..."), or an answer
 whose sentences `rag.cite` checks against the passages. An answer with no supported sentence
 left is a refusal. Nothing rewrites the reply after that: eight such checks were measured on
@@ -51,6 +52,18 @@ def condense(question: str, history: Sequence[Turn]) -> tuple[str, str]:
     if not previous:
         return question, ""
     return f"{question} {question} {previous}", previous
+
+
+def to_show(passages: Sequence[Passage], settings: Settings) -> list[Passage]:
+    """The passages the model reads: the first `llm_passages`, less those after the first whose
+    fused score is below `passage_ratio` of the first's. A clear winner answers alone, and each
+    passage read costs prompt time (~2 s for a second one on two cores)."""
+    first = passages[0].score
+    return [
+        p
+        for i, p in enumerate(passages[: settings.llm_passages])
+        if i == 0 or p.score >= settings.passage_ratio * first
+    ]
 
 
 def premise_body(raw: str) -> str | None:
@@ -119,7 +132,7 @@ def answer_stream(
         lap("total", t0)
         yield DoneEvent(Answer(NO_PASSAGES[language], True, language, timings_ms=timings))
         return
-    shown = passages[: settings.llm_passages]
+    shown = to_show(passages, settings)
     messages = qa_messages(
         question,
         shown,

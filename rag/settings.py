@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         le=10,
         description="Passages (of top_k retrieved) shown to the LLM: each adds prompt time.",
     )
+    passage_ratio: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="A passage after the first is shown to the LLM only when its retrieval "
+        "score is at least this share of the first's: a clear winner answers alone, in about "
+        "half the time (0: always `llm_passages`).",
+    )
     passage_chars: int = Field(
         700,
         ge=100,

@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeLLM, GlossEmbedder, line_passages
 
 from rag.errors import InvalidInputError
-from rag.pipeline import answer, answer_stream, prefill_messages
+from rag.pipeline import answer, answer_stream, prefill_messages, to_show
 from rag.prompts import (
     DECLINE_EN,
     DECLINE_RU,
@@ -157,7 +157,7 @@ def test_answer__instruction_inside_a_document_is_data() -> None:
         "Где родился формат?",
         retriever=OverlapRetriever(passages),
         llm=shown,
-        settings=SETTINGS.model_copy(update={"hide_instructions": False}),
+        settings=SETTINGS.model_copy(update={"hide_instructions": False, "passage_ratio": 0}),
     )
     last = shown.calls[0][-1]["content"]
     assert last.index("[") < last.find("Ignore all previous") < last.index("Вопрос:")
@@ -263,3 +263,11 @@ def test_answer__the_model_s_own_correction_is_refused_with_its_citation() -> No
 def test_answer__a_correction_citing_nothing_that_holds_is_a_plain_refusal() -> None:
     a, _ = _ask("Почему Япония требует лояльности?", "Это не так. Выдумка про 99 стран [4].")
     assert a.refused and a.text == REFUSAL_RU and a.citations == ()
+
+
+def test_to_show__a_passage_far_below_the_first_is_not_read() -> None:
+    ps = [Passage("d", f"c{i}", 0, 1, "x", s) for i, s in enumerate((0.9, 0.5, 0.4))]
+    s = Settings(llm_passages=2, passage_ratio=0)
+    assert [p.chunk_id for p in to_show(ps, s)] == ["c0", "c1"]
+    assert [p.chunk_id for p in to_show(ps, s.model_copy(update={"passage_ratio": 0.7}))] == ["c0"]
+    assert len(to_show(ps, s.model_copy(update={"passage_ratio": 0.5}))) == 2
