@@ -192,11 +192,18 @@ class _Checker:
     latin_words: frozenset[str]
     names: frozenset[str]  # `name_key`s of the names the passages hold
     settings: Settings  # the thresholds
-    # what the passages say, as `_prefixes` (same script) and `_skeletons` (across scripts)
-    held: frozenset[str] = frozenset()
-    held_skeletons: frozenset[str] = frozenset()
-    passage_text: str = ""
+    passage_text: str = ""  # the shown passages, joined
     translator: Embedder | None = None  # `index.embed.translation_encoder`
+
+    @cached_property
+    def held(self) -> frozenset[str]:
+        """What the passages say, as `_prefixes` (compared within a script)."""
+        return frozenset(_prefixes(self.passage_text))
+
+    @cached_property
+    def held_skeletons(self) -> frozenset[str]:
+        """What the passages say, as `_skeletons` (compared across scripts)."""
+        return frozenset(_skeletons(self.passage_text))
 
     def holds(self, words: Sequence[str], *, or_question: bool = False) -> bool:
         """Whether every word occurs in the passages (or the question), by prefix or skeleton."""
@@ -515,12 +522,10 @@ def cite(
     )
     names = frozenset(name_key(w) for p in passages for w in _NAME.findall(p.text))
     across = lang == "en" and any(detect_language(p.text) == "ru" for p in passages)
-    everything = " ".join(p.text for p in passages)
     checker = _Checker(
         question, lang, known | _derived(known), known, latin, names,
         settings or Settings.model_construct(),
-        frozenset(_prefixes(everything)), frozenset(_skeletons(everything)), everything,
-        translation_encoder(encoder) if across else None,
+        " ".join(p.text for p in passages), translation_encoder(encoder) if across else None,
     )  # fmt: skip
     keys: dict[tuple[str, int, int], Citation] = {}
     out: list[str] = []
