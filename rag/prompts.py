@@ -9,6 +9,7 @@ Does not decide anything: `rag.pipeline` builds messages with `qa_messages()` an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from index.text import sentence_spans
@@ -116,12 +117,30 @@ def format_passages(
 
 
 def first_passage_end(content: str) -> int:
-    """Where passage [1] of a `user_message` ends (0: it has none). The prompt up to there is
-    the same for every question shown that passage first, and the local model keeps its state
-    (`rag.llm.PromptStates`)."""
-    start = content.find("\n[1] ")
-    end = content.find("\n", start + 1) if start >= 0 else -1
+    """Where the first passage of a `user_message` ends (0: it has none). The prompt up to there
+    is the same for every question shown that passage first, and the local model keeps its
+    state (`rag.llm.PromptStates`)."""
+    first = re.search(r"\n\[\d+\] ", content)
+    end = content.find("\n", first.start() + 1) if first else -1
     return max(end, 0)
+
+
+def numbered(content: str, n: int) -> str:
+    """`content` with its first passage numbered `n` instead of 1: the prompt whose state
+    serves that passage's text when it is shown `n`th (`rag.llm.LocalLLM`)."""
+    return re.sub(r"\n\[1\]", f"\n[{n}]", content, count=1)
+
+
+def passage_texts(content: str) -> list[tuple[int, int]]:
+    """(start, end) of each numbered passage's text in a `user_message` (one line each, up to
+    the blank line before the question), with the space after its "[n]": a tokenizer joins a
+    space to the word after it. A passage's text reads the same whichever its number, so its
+    cells, computed as a first passage, can serve as a later one (`rag.llm.PromptStates.splice`)."""
+    block = content.find("\n\n")
+    spans: list[tuple[int, int]] = []
+    for m in re.finditer(r"(?m)^\[\d+\]( .*)$", content[: block if block >= 0 else len(content)]):
+        spans.append(m.span(1))
+    return spans
 
 
 ANSWER_IN = {

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         "`rag bench` starts (in the background for serve), if the index holds at most "
         "`llm_cache` passages.",
     )
+    llm_splice: bool = Field(
+        False,
+        description="Splice a passage after the first from a state kept for it as the only "
+        "passage, numbered as it is shown (the warm-up computes those too), instead of reading "
+        "it (~1.5 s a passage on two cores). Its cells then do not see the passage before it, "
+        "and answers change: off by default (docs/decisions.md).",
+    )
     llm_keep_prefix: bool = Field(
         True,
         description="Keep the local model's state after the fixed prompt prefix (system prompt "

@@ -139,7 +139,7 @@ class Rag:
         if not s.llm_warm or s.llm_url or not s.llm_cache:
             return WarmReport(0, 0.0)
         passages = self.retriever.passages()
-        if len(passages) > s.llm_cache:
+        if len(passages) * (s.llm_passages if s.llm_splice else 1) > s.llm_cache:
             return WarmReport(0, 0.0)
         prefill: Callable[..., bool] | None = getattr(self.llm, "prefill", None)
         if prefill is None:

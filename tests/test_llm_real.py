@@ -108,6 +108,43 @@ def test_prompt_states__a_kept_first_passage_gives_the_answer_read_from_scratch(
     assert got.strip()
 
 
+def test_splice__a_later_passage_read_from_its_state_answers_the_same_kept_or_not() -> None:
+    """LocalLLM(passages=...): a second passage is not read but spliced from the state of the
+    prompt showing it alone, numbered [2]. Whether that state was kept before (a warm-up) or is
+    computed for the question, the answer is the same; the context then holds the prompt's own
+    tokens."""
+    from rag.llm import LocalLLM
+    from rag.pipeline import prefill_messages
+    from rag.prompts import first_passage_end, passage_texts, qa_messages
+
+    path = real_rag_settings().llm_model_path
+    settings = real_rag_settings()
+    p1, p2 = _rag().retriever.retrieve("Какие ресурсы интересуют Японию?", top_k=2)
+    messages = qa_messages("Какие ресурсы интересуют Японию в Центральной Азии?", [p1, p2])
+
+    def model() -> LocalLLM:
+        return LocalLLM(
+            path, checkpoint=first_passage_end, cache_size=4, passages=passage_texts, shown=2
+        )
+
+    warmed, cold = model(), model()
+    try:
+        for p in (p2, p1):
+            assert warmed.prefill(prefill_messages(p, settings))
+        assert warmed.states is not None and len(warmed.states) == 4  # each as [1] and as [2]
+        tokens, _, prefix, _ = warmed.plan(messages)
+        ((at, key2, start, count),) = warmed._later(messages, tokens, prefix)
+        assert key2 in warmed.states and tokens[at : at + count] == list(key2[start:])[:count]
+        got = warmed.complete(messages, max_tokens=40)
+        assert got.strip()
+        assert warmed._llama.input_ids[: len(tokens)].tolist() == tokens
+        assert cold.complete(messages, max_tokens=40) == got
+        assert cold.states is not None and len(cold.states) == 2  # p2 as [2], then p1 as [1]
+    finally:
+        warmed.close()
+        cold.close()
+
+
 def test_kept_prefix__a_new_model_reads_it_from_disk_and_answers_the_same(tmp_path: Path) -> None:
     """LocalLLM(prefix_dir=...): the fixed prefix's cells are written once, read back by the
     next process instead of computed, and give the same answer; a damaged file is computed

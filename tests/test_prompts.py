@@ -16,8 +16,11 @@ from rag.prompts import (
     SYSTEM_PROMPT,
     first_passage_end,
     format_passages,
+    numbered,
+    passage_texts,
     qa_messages,
     shorten,
+    user_message,
 )
 from rag.types import Passage
 
@@ -86,6 +89,20 @@ def test_few_shot__every_answer_cites_or_refuses() -> None:
 
 def _user(passages: list[str], question: str) -> str:
     return qa_messages(question, [_p(t) for t in passages])[-1]["content"]
+
+
+def test_passage_texts__each_passage_line_with_its_leading_space_not_the_question() -> None:
+    content = user_message(["Первый. Да.", "Второй [2] текст."], "Где?\n\n[3] не фрагмент")
+    spans = passage_texts(content)
+    assert [content[a:b] for a, b in spans] == [" Первый. Да.", " Второй [2] текст."]
+    assert passage_texts("Вопрос: где?") == []
+
+
+def test_numbered__renumbers_the_first_passage_only_and_keeps_its_checkpoint() -> None:
+    content = user_message(["Первый.", "Второй."], "Где [1]?")
+    two = numbered(content, 2)
+    assert two.startswith("Фрагменты статьи:\n[2] Первый.\n[2] Второй.") and "Где [1]?" in two
+    assert two[: first_passage_end(two)].endswith("[2] Первый.")
 
 
 def test_first_passage_end__cuts_after_the_first_passage_line() -> None:
