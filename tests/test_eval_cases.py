@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from eval.cases import load_cases, locate, parse_cases
+from eval.suite import SETS
 from rag.errors import EvalDataError
+from rag.settings import DEFAULT_CORPUS_DIR
 
 CORPUS = {
     "a.txt": "Саммит прошёл в Токио. Япония предлагает технологии.\nТокио.",
@@ -110,6 +112,19 @@ def test_load_cases__the_shipped_sets_are_valid_against_the_shipped_article(
     cases = load_cases(root / "data" / "eval" / name, {article.name: article.read_text("utf-8")})
     assert len(cases) == count
     assert all(s for c in cases for e in c.evidence for s in e.spans)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SETS if s.corpus != DEFAULT_CORPUS_DIR])
+def test_load_cases__each_folder_set_is_valid_against_its_own_corpus(name: str) -> None:
+    """Every set kept as a folder loads against its corpus, and every evidence string of an
+    answerable question is found in the document its question names."""
+    (qs,) = [s for s in SETS if s.name == name]
+    docs = {p.name: p.read_text("utf-8") for p in sorted(qs.corpus.iterdir()) if p.is_file()}
+    cases = load_cases(qs.questions, docs)
+    assert len(cases) >= 36 and len({c.id for c in cases}) == len(cases)
+    answerable = [c for c in cases if c.answerable]
+    assert answerable and all(c.evidence for c in answerable)
+    assert all(s.doc_id == c.doc for c in answerable for e in c.evidence for s in e.spans)
 
 
 def test_locate__finds_nothing_for_absent_text() -> None:
