@@ -65,7 +65,7 @@ eval: install ## evaluate a question set (SET=, default dev.jsonl) into eval-res
 
 SETS      ?=
 
-eval-all: install ## every question set (dev, team, other-docs, fresh, fresh2; SETS= picks) side by side into eval-results/all/
+eval-all: install ## every question set (SETS= picks) side by side into eval-results/all/
 	$(BIN)/rag eval-all --out eval-results/all $(if $(SETS),--sets $(SETS))
 
 BENCH_ARGS ?=

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("eval-all", help="evaluate every question set, side by side")
-    p.add_argument("--sets", default=None, help="dev,team,other-docs,fresh,fresh2 (default: all)")
+    p.add_argument("--sets", default=None, help="comma-separated set names (default: all)")
     p.add_argument("--retrieval-only", action="store_true", help="evidence shown, no LLM")
     p.add_argument("--out", default=None, help="output folder (default eval-results/all)")
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set")

@@ -2,7 +2,7 @@
 
 A change is judged on the sets it was not written against: dev (the shipped article), the team's
 set (the same article, written by the people who wrote the rules), other-docs (two articles nobody
-tuned to), fresh, fresh2 and fresh3 (two more documents each, their questions written before the
+tuned to), and fresh, fresh2, ... (two more documents each, their questions written before the
 changes they judge).
 Each set's corpus is indexed into a folder of its own under the data folder, once; the embedder
 and the LLM are loaded once for all. Each set also gets its usual `rag eval` folder (results.jsonl,
@@ -55,6 +55,7 @@ SETS = (
     _folder_set("fresh"),
     _folder_set("fresh2"),
     _folder_set("fresh3"),
+    _folder_set("fresh4"),
 )
 
 # the columns of the side-by-side table, in the order
