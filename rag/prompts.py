@@ -134,13 +134,12 @@ def numbered(content: str, n: int) -> str:
 def passage_texts(content: str) -> list[tuple[int, int]]:
     """(start, end) of each numbered passage's text in a `user_message` (one line each, up to
     the blank line before the question), with the space after its "[n]": a tokenizer joins a
-    space to the word after it. A passage's text reads the same whichever its number, so its
-    cells, computed as a first passage, can serve as a later one (`rag.llm.PromptStates.splice`)."""
+    space to the word after it. A passage's text reads the same wherever it is shown, so its
+    cells, computed with it as the only passage, can serve in another prompt
+    (`rag.llm.PromptStates.splice`)."""
     block = content.find("\n\n")
-    spans: list[tuple[int, int]] = []
-    for m in re.finditer(r"(?m)^\[\d+\]( .*)$", content[: block if block >= 0 else len(content)]):
-        spans.append(m.span(1))
-    return spans
+    lines = content[: block if block >= 0 else len(content)]
+    return [m.span(1) for m in re.finditer(r"(?m)^\[\d+\]( .*)$", lines)]
 
 
 ANSWER_IN = {
