@@ -146,18 +146,7 @@ class PromptStates:
         if saved is None or llama.n_tokens != prefix:
             self.misses += 1
             return False
-        import llama_cpp
-
-        mem, ctx = llama._ctx.memory, llama._ctx.ctx
-        llama_cpp.llama_memory_seq_rm(mem, 0, prefix, -1)
-        # llama_state_seq_set_data clears the sequence it loads into, so the cells go into
-        # sequence 1 and are then shared with sequence 0 (one unified buffer: no copy)
-        buf = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
-        loaded = llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1)
-        if loaded:
-            llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
-        llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
-        if not loaded:
+        if not self._share(saved, prefix):
             self.misses += 1
             return False
         llama.input_ids[prefix : len(key)] = key[prefix:]
@@ -178,23 +167,36 @@ class PromptStates:
             return False
         import llama_cpp
 
-        mem, ctx = llama._ctx.memory, llama._ctx.ctx
-        llama_cpp.llama_memory_seq_rm(mem, 0, at, -1)
-        buf = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
-        loaded = llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1)
-        if loaded:
+        def move(mem: Any) -> None:
             llama_cpp.llama_memory_seq_rm(mem, 1, 0, start)
             llama_cpp.llama_memory_seq_rm(mem, 1, start + count, -1)
             llama_cpp.llama_memory_seq_add(mem, 1, start, start + count, at - start)
-            llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
-        llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
-        if not loaded:
+
+        if not self._share(saved, at, move):
             return False
         llama.input_ids[at : at + count] = key[start : start + count]
         llama.n_tokens = at + count
         llama._requires_eval = True
         self._saved.move_to_end(key)
         return True
+
+    def _share(self, saved: bytes, cut: int, arrange: Callable[[Any], None] | None = None) -> bool:
+        """Drop the context's cells from position `cut` on, load `saved` into sequence 1, let
+        `arrange(memory)` trim or move them there, and share them with sequence 0; False (the
+        context holding `cut` cells) when llama.cpp refuses them. llama_state_seq_set_data
+        clears the sequence it loads into, hence sequence 1 (one unified buffer: no copy)."""
+        import llama_cpp
+
+        mem, ctx = self._llama._ctx.memory, self._llama._ctx.ctx
+        llama_cpp.llama_memory_seq_rm(mem, 0, cut, -1)
+        buf = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
+        loaded = bool(llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 1))
+        if loaded:
+            if arrange is not None:
+                arrange(mem)
+            llama_cpp.llama_memory_seq_cp(mem, 1, 0, -1, -1)
+        llama_cpp.llama_memory_seq_rm(mem, 1, -1, -1)
+        return loaded
 
     def save(self, key: tuple[int, ...], prefix: int) -> bool:
         """Keep the cells of `key[prefix:]`; the context holds exactly `key`."""
