@@ -133,6 +133,14 @@ class Settings(BaseSettings):
         description="Logit added to the local model's refusal token: higher refuses more "
         "(0: off; not applied to an OpenAI-compatible server).",
     )
+    llm_draft: int = Field(
+        0,
+        ge=0,
+        le=32,
+        description="Tokens of the prompt drafted after the reply's last two and checked in "
+        "one batch with the next (answers copy the passages; 0: one token at a time; local "
+        "model only).",
+    )
     llm_cache: int = Field(
         128,
         ge=0,

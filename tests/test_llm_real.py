@@ -145,6 +145,38 @@ def test_splice__a_later_passage_read_from_its_state_answers_the_same_kept_or_no
         cold.close()
 
 
+def test_draft__replies_are_those_of_one_token_at_a_time(tmp_path: Path) -> None:
+    """LocalLLM(draft=4): tokens looked up in the prompt and checked in one batch give the
+    reply that create_completion gives one token at a time, drafts are kept on an answer that
+    copies its passage, a short max_tokens cuts both alike, and the context then holds the
+    prompt and the reply's tokens (what the next prompt is compared with)."""
+    from rag.llm import LocalLLM
+    from rag.prompts import first_passage_end, qa_messages
+
+    path = real_rag_settings().llm_model_path
+    plain = LocalLLM(path, checkpoint=first_passage_end, cache_size=4, prefix_dir=tmp_path)
+    drafting = LocalLLM(
+        path, checkpoint=first_passage_end, cache_size=4, prefix_dir=tmp_path, draft=4
+    )
+    try:
+        for case_id in ("dev-003", "dev-010", "dev-029"):
+            question = _dev()[case_id]["question"]
+            messages = qa_messages(question, _rag().retriever.retrieve(question, top_k=2))
+            want = plain.complete(messages, max_tokens=80)
+            assert drafting.complete(messages, max_tokens=80) == want, case_id
+            assert drafting.complete(messages, max_tokens=3) == plain.complete(
+                messages, max_tokens=3
+            )
+        assert drafting.kept > 0 and drafting.drafted >= drafting.kept
+        tokens, _, _, _ = drafting.plan(messages)
+        reply = drafting._tokens(want, add_bos=False)
+        held = drafting._llama.input_ids[: drafting._llama.n_tokens].tolist()
+        assert held[: len(tokens)] == tokens and len(held) <= len(tokens) + len(reply) + 4
+    finally:
+        plain.close()
+        drafting.close()
+
+
 def test_kept_prefix__a_new_model_reads_it_from_disk_and_answers_the_same(tmp_path: Path) -> None:
     """LocalLLM(prefix_dir=...): the fixed prefix's cells are written once, read back by the
     next process instead of computed, and give the same answer; a damaged file is computed
