@@ -81,7 +81,7 @@ class Settings(BaseSettings):
 
     # --- generation -----------------------------------------------------------------------------
     llm_passages: int = Field(
-        2,
+        3,
         ge=1,
         le=10,
         description="Passages (of top_k retrieved) shown to the LLM: each adds prompt time.",
@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         "(0: off; not applied to an OpenAI-compatible server).",
     )
     llm_draft: int = Field(
-        0,
+        4,
         ge=0,
         le=32,
         description="Tokens of the prompt drafted after the reply's last two and checked in "
