@@ -29,7 +29,7 @@ from index.text import sentence_spans
 _SPACE = re.compile(r"\s+")
 # Part of every document's version (`index.build.version`): bump it when the cutting rules change,
 # so that the next `rag index` re-cuts documents indexed under the old rules.
-RULES = 3
+RULES = 4
 
 
 @dataclass(frozen=True)
