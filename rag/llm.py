@@ -315,7 +315,7 @@ class LocalLLM:
             raise ModelError(f"could not load {model_path}: {e}") from e
         self._checkpoint = checkpoint
         self._draft = draft
-        self.drafted = self.kept = 0  # tokens drafted and kept (`_decode`), for the bench
+        self.drafted = self.kept = 0  # tokens drafted and kept by `_decode`, all told
         self._passages = passages
         self._shown = shown
         self._prefix_dir = prefix_dir
